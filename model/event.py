@@ -1,0 +1,75 @@
+"""Values that flow between the store, the model and the UI."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Mapping
+
+EMPTY: Mapping[str, Any] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One recorded fact in a stream. ``version`` is 1-based and contiguous within its stream.
+
+    ``time`` is timezone-aware UTC, whatever the layout stored. ``problems`` lists what the
+    store could not decode for this event (a payload that is not JSON, a missing field, ...):
+    the event is still shown, located, instead of breaking the whole stream.
+    """
+
+    stream_id: str
+    version: int
+    type: str
+    data: Mapping[str, Any]
+    metadata: Mapping[str, Any]
+    time: datetime
+    stream_type: str = ""
+    problems: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """An event to append; the store gives it its version and, when ``time`` is None, the time."""
+
+    type: str
+    data: Mapping[str, Any] = field(default_factory=dict)
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    time: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StreamInfo:
+    """A stream as the stream list shows it."""
+
+    stream_id: str
+    stream_type: str
+    events: int
+    first_version: int
+    last_version: int
+    first_time: datetime | None
+    last_time: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReducerId:
+    """Names the reducer that produced a state: snapshots are only reused by the same one."""
+
+    name: str
+    fingerprint: str
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """The state of a stream after its event ``version``.
+
+    ``foreign`` marks a snapshot that another tool wrote (issue: layouts): it is listed and
+    verified, but reconstruction starts from it only when the user says it matches the reducer.
+    """
+
+    stream_id: str
+    version: int
+    state: Mapping[str, Any]
+    reducer: ReducerId
+    created_at: datetime
+    created_by: str = ""
+    foreign: bool = False

@@ -1,0 +1,1 @@
+"""Persistence: the MongoDB store, the embedded SQLite store, layouts and codecs. No Qt here."""
