@@ -71,8 +71,13 @@ def freeze(value: Any) -> Any:
     t = type(value)
     if t in _SCALARS or t is FrozenDict or t is FrozenList:
         return value
-    if isinstance(value, Mapping):
-        return FrozenDict({k: freeze(v) for k, v in value.items()})
+    if t is dict or isinstance(value, Mapping):
+        # Payloads are mostly flat: copy once when every value is already frozen.
+        for v in value.values():
+            tv = type(v)
+            if tv not in _SCALARS and tv is not FrozenDict and tv is not FrozenList:
+                return FrozenDict({k: freeze(v) for k, v in value.items()})
+        return FrozenDict(value)
     if isinstance(value, (list, tuple)):
         return FrozenList([freeze(v) for v in value])
     return value
