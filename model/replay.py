@@ -39,7 +39,7 @@ def _freeze_payload(event: Event) -> None:
         pass
 
 
-def _fold(
+def fold_partial(
     state: Mapping[str, Any],
     events: Iterable[Event],
     reducer: Reducer,
@@ -111,7 +111,7 @@ def fold(
     Versions must follow each other (the first must be ``after_version + 1`` when given);
     any reducer failure raises :class:`ReducerError` naming stream, version and event type.
     """
-    result, _, _, error = _fold(state, events, reducer, stream_id, after_version)
+    result, _, _, error = fold_partial(state, events, reducer, stream_id, after_version)
     if error is not None:
         raise error
     return result
@@ -170,7 +170,7 @@ class History:
             room = self._checkpoint_versions[-1] + self.checkpoint_every - last
             chunk = batch[kept : kept + max(room, 1)]
             started = perf_counter()
-            state, _, folded, error = _fold(self._head, chunk, self.reducer, self.stream_id, last)
+            state, _, folded, error = fold_partial(self._head, chunk, self.reducer, self.stream_id, last)
             self._measure(perf_counter() - started, folded)
             good = chunk[:folded] if folded < len(chunk) else chunk
             self._events.extend(good)
