@@ -1,0 +1,137 @@
+"""Field history: every event that changed the value at one path of a stream's state."""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from model.errors import CancelledError
+
+Path = tuple[Any, ...]
+
+#: How many events pass between two calls of ``cancel`` and ``progress``.
+CHECK_EVERY = 4096
+
+
+class _Missing:
+    """The value at a path that does not exist (before creation, after removal)."""
+
+    _instance: "_Missing | None" = None
+
+    def __new__(cls) -> "_Missing":
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "<missing>"
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __reduce__(self) -> str:
+        return "MISSING"  # pickles (worker threads, copies) keep the singleton
+
+
+MISSING: Any = _Missing()
+
+
+@dataclass(frozen=True, slots=True)
+class FieldChange:
+    """Event ``version`` changed the value at the path from ``old`` to ``new`` (either may be MISSING)."""
+
+    version: int
+    type: str
+    time: datetime
+    old: Any
+    new: Any
+
+
+class _History(Protocol):
+    # The part of model.replay.History this module uses.
+    first_version: int
+    last_version: int
+
+    def state_at(self, version: int) -> Mapping[str, Any]: ...
+
+    def event(self, version: int) -> Any: ...
+
+
+def value_at(state: Any, path: Path) -> Any:
+    """The value at ``path`` (keys and list indexes) in ``state``, or MISSING."""
+    value = state
+    for step in path:
+        if isinstance(value, Mapping):
+            if step not in value:
+                return MISSING
+            value = value[step]
+        elif isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
+            if not isinstance(step, int) or isinstance(step, bool) or not -len(value) <= step < len(value):
+                return MISSING
+            value = value[step]
+        else:
+            return MISSING
+    return value
+
+
+def same_value(old: Any, new: Any) -> bool:
+    """Type-aware equality: 1, 1.0 and True are different values in a state; NaN equals NaN."""
+    if old is new:
+        return True  # structural sharing makes the common, unchanged case one comparison
+    if type(old) is not type(new):
+        return False
+    if isinstance(old, Mapping):
+        return old.keys() == new.keys() and all(same_value(old[k], new[k]) for k in old)
+    if isinstance(old, (list, tuple)):
+        return len(old) == len(new) and all(same_value(a, b) for a, b in zip(old, new))
+    if isinstance(old, float):
+        return old == new or (math.isnan(old) and math.isnan(new))
+    return old == new
+
+
+def field_history(
+    history: _History,
+    path: Path,
+    *,
+    cancel: Callable[[], bool] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    from_version: int | None = None,
+    to_version: int | None = None,
+) -> list[FieldChange]:
+    """Every loaded event that changed the value at ``path``, in version order.
+
+    Walks the versions one after the other: ``History.state_at`` keeps the last state, so each
+    step folds one event. ``cancel()`` returning True raises CancelledError; ``progress(done,
+    total)`` is called every few thousand events.
+    """
+    path = tuple(path)
+    first = history.first_version if from_version is None else max(from_version, history.first_version)
+    last = history.last_version if to_version is None else min(to_version, history.last_version)
+    total = max(0, last - first + 1)
+    changes: list[FieldChange] = []
+    if total == 0:
+        return changes
+    states = getattr(history, "states", None)
+    if callable(states):
+        steps = states(first, last)  # (version, state) pairs, when History offers the walk
+    else:
+        steps = ((v, history.state_at(v)) for v in range(first, last + 1))
+    previous = value_at(history.state_at(first - 1), path)
+    done = 0
+    for version, state in steps:
+        current = value_at(state, path)
+        if not same_value(previous, current):
+            event = history.event(version)
+            changes.append(FieldChange(version, event.type, event.time, previous, current))
+        previous = current
+        done += 1
+        if done % CHECK_EVERY == 0:
+            if cancel is not None and cancel():
+                raise CancelledError("field history")
+            if progress is not None:
+                progress(done, total)
+    if progress is not None:
+        progress(done, total)
+    return changes

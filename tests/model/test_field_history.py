@@ -1,0 +1,123 @@
+"""field_history over real History objects folded by the default reducer."""
+from __future__ import annotations
+
+import pickle
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from model.errors import CancelledError
+from model.event import Event
+from model.field_history import MISSING, FieldChange, field_history, same_value, value_at
+from model.reducer import default_reducer
+from model.replay import History
+
+T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
+
+
+def events(*specs: tuple[str, dict]) -> list[Event]:
+    return [
+        Event("s-1", i, type_, data, {}, T0 + timedelta(minutes=i))
+        for i, (type_, data) in enumerate(specs, start=1)
+    ]
+
+
+def history_of(*specs: tuple[str, dict], **kwargs) -> History:
+    history = History("s-1", default_reducer(), **kwargs)
+    history.extend(events(*specs))
+    return history
+
+
+def test_creation_changes_and_removal_with_missing():
+    history = history_of(
+        ("UserCreated", {"id": "u", "name": "Ada"}),
+        ("UserUpdated", {"email": "a@x"}),  # name untouched
+        ("UserUpdated", {"name": "Grace"}),
+        ("UserUpdated", {"name": "Grace"}),  # same value: no change
+        ("UserCreated", {"id": "u"}),  # created-like replaces the state: name removed
+        ("UserUpdated", {"name": "Hedy"}),
+    )
+    changes = field_history(history, ("name",))
+    assert [(c.version, c.type, c.old, c.new) for c in changes] == [
+        (1, "UserCreated", MISSING, "Ada"),
+        (3, "UserUpdated", "Ada", "Grace"),
+        (5, "UserCreated", "Grace", MISSING),
+        (6, "UserUpdated", MISSING, "Hedy"),
+    ]
+    assert changes[1].time == T0 + timedelta(minutes=3)
+    assert isinstance(changes[0], FieldChange)
+
+
+def test_nested_paths_and_list_indexes():
+    history = history_of(
+        ("CartCreated", {"items": [{"sku": "a", "qty": 1}]}),
+        ("CartChanged", {"items": [{"sku": "a", "qty": 2}]}),
+        ("CartChanged", {"items": [{"sku": "a", "qty": 2}, {"sku": "b", "qty": 1}]}),
+        ("CartChanged", {"items": []}),
+    )
+    assert [(c.version, c.old, c.new) for c in field_history(history, ("items", 0, "qty"))] == [
+        (1, MISSING, 1),
+        (2, 1, 2),
+        (4, 2, MISSING),
+    ]
+    assert [(c.version, c.old, c.new) for c in field_history(history, ("items", 1, "sku"))] == [
+        (3, MISSING, "b"),
+        (4, "b", MISSING),
+    ]
+    # A whole sub-tree as the field: every event that changed anything below it.
+    assert [c.version for c in field_history(history, ("items",))] == [1, 2, 3, 4]
+
+
+def test_type_changes_count_as_changes():
+    history = history_of(
+        ("ThingCreated", {"n": 1}),
+        ("ThingChanged", {"n": 1.0}),
+        ("ThingChanged", {"n": True}),
+        ("ThingChanged", {"n": True}),
+    )
+    assert [(c.version, c.new) for c in field_history(history, ("n",))] == [(1, 1), (2, 1.0), (3, True)]
+
+
+def test_deleted_marks_the_field_deleted():
+    history = history_of(("UserCreated", {"name": "Ada"}), ("UserDeleted", {}))
+    assert [(c.version, c.old, c.new) for c in field_history(history, ("deleted",))] == [(2, MISSING, True)]
+
+
+def test_empty_path_is_the_whole_state_and_unknown_path_has_no_changes():
+    history = history_of(("UserCreated", {"a": 1}), ("UserUpdated", {"a": 1}), ("UserUpdated", {"b": 2}))
+    assert [c.version for c in field_history(history, ())] == [1, 3]
+    assert field_history(history, ("nope", 3, "x")) == []
+
+
+def test_history_after_a_snapshot_starts_from_the_initial_state():
+    history = History("s-1", default_reducer(), initial_state={"name": "Ada"}, initial_version=10)
+    history.extend([Event("s-1", 11, "UserUpdated", {"name": "Bob"}, {}, T0)])
+    assert [(c.version, c.old, c.new) for c in field_history(history, ("name",))] == [(11, "Ada", "Bob")]
+
+
+def test_version_bounds():
+    history = history_of(*[("CounterChanged", {"n": i}) for i in range(10)])
+    assert [c.version for c in field_history(history, ("n",), from_version=4, to_version=6)] == [4, 5, 6]
+    assert field_history(history_of(), ("n",)) == []
+
+
+def test_long_walk_reports_progress_and_can_be_cancelled():
+    history = history_of(*[("CounterChanged", {"n": i // 3}) for i in range(10_000)], checkpoint_every=64)
+    seen: list[tuple[int, int]] = []
+    changes = field_history(history, ("n",), progress=lambda done, total: seen.append((done, total)))
+    assert len(changes) == 3334  # 0 appears at v1, then a new value every third event
+    assert seen[-1] == (10_000, 10_000) and len(seen) >= 3
+    with pytest.raises(CancelledError, match="field history cancelled"):
+        field_history(history, ("n",), cancel=lambda: True)
+
+
+def test_value_helpers():
+    assert value_at({"a": [1, {"b": 2}]}, ("a", 1, "b")) == 2
+    assert value_at({"a": [1]}, ("a", 5)) is MISSING
+    assert value_at({"a": [1]}, ("a", "0")) is MISSING
+    assert value_at({"a": "text"}, ("a", 0)) is MISSING
+    assert not MISSING and repr(MISSING) == "<missing>"
+    assert pickle.loads(pickle.dumps(MISSING)) is MISSING
+    assert same_value(float("nan"), float("nan"))
+    assert not same_value({"a": 1}, {"a": True})
+    assert same_value([1, {"a": 2}], [1, {"a": 2}])
