@@ -1,0 +1,46 @@
+"""The GUI entry point: ``run()`` builds the application and the window and opens the store."""
+from __future__ import annotations
+
+import os
+import sys
+
+from PySide6.QtWidgets import QApplication
+
+from ui.settings import APPLICATION, ORGANISATION, Connection, Settings
+from ui.theme import apply_theme
+
+
+def application() -> QApplication:
+    """The QApplication, created once with EventLens' names, Fusion style and the system palette."""
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(sys.argv[:1])
+        app.setOrganizationName(ORGANISATION)
+        app.setApplicationName(APPLICATION)
+        apply_theme(app)
+    return app
+
+
+def initial_connection(uri=None, db=None, layout=None, read_only=False, timeout_s=10.0) -> tuple[Connection, bool]:
+    """What to open at start, and whether to seed the demo (a default store opened the first time)."""
+    seed = False
+    if not uri and not os.environ.get("MONGODB_URI"):
+        from store.connect import default_store_path
+
+        path = str(default_store_path())
+        seed = not os.path.exists(path)
+        uri = path
+    return Connection(uri=uri or "", db=db or "", layout=layout or "", read_only=bool(read_only),
+                      timeout_s=float(timeout_s)), seed
+
+
+def run(uri=None, db=None, layout=None, read_only=False, timeout_s=10.0, settings_path: str | None = None) -> int:
+    """Open the window on a store (default: the embedded store, seeded on first run); return the exit code."""
+    from ui.main_window import MainWindow
+
+    app = application()
+    window = MainWindow(Settings(settings_path))
+    window.show()
+    connection, seed = initial_connection(uri, db, layout, read_only, timeout_s)
+    window.connect_to(connection, seed_demo_history=seed and not read_only)
+    return app.exec()

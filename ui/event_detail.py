@@ -1,0 +1,41 @@
+"""The event at the cursor: payload and metadata as JSON, BSON types kept (store.codec)."""
+from __future__ import annotations
+
+from PySide6.QtGui import QFontDatabase
+from PySide6.QtWidgets import QPlainTextEdit, QWidget
+
+from model.event import Event
+from store.codec import dumps_json, to_jsonable
+
+
+def detail_text(event: Event, problems: list[str] | None = None) -> str:
+    """The text the panel shows: one JSON document with the event's fields and problems."""
+    document = {
+        "stream_id": event.stream_id,
+        "version": event.version,
+        "type": event.type,
+        "time": event.time,
+        "data": event.data,
+        "metadata": event.metadata,
+    }
+    if event.stream_type:
+        document["stream_type"] = event.stream_type
+    if problems:
+        document["problems"] = list(problems)
+    text = dumps_json(to_jsonable(document), pretty=True)
+    return text.decode() if isinstance(text, bytes) else text
+
+
+class EventDetail(QPlainTextEdit):
+    """Read-only JSON of one event, in the fixed-width system font."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setReadOnly(True)
+        self.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.setPlaceholderText("No event at the cursor")
+
+    def show_event(self, event: Event | None, problems: list[str] | None = None) -> None:
+        """Show ``event`` (None clears)."""
+        self.setPlainText("" if event is None else detail_text(event, problems))

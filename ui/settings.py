@@ -1,0 +1,140 @@
+"""What persists between runs: window geometry, splitter state and recent connections.
+
+Recent connections are stored through ``store.connect.redact``: a password never reaches the
+settings file. Tests pass their own ini path so they never touch the user's settings.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+
+from PySide6.QtCore import QByteArray, QSettings
+
+ORGANISATION = "EventLens"
+APPLICATION = "EventLens"
+MAX_RECENT = 10
+
+
+@dataclass(frozen=True)
+class Connection:
+    """Where to connect: a MongoDB URI or an embedded store file, with the dialog's options."""
+
+    uri: str = ""  # mongodb://… or a file path; "" = default embedded store
+    db: str = ""
+    layout: str = ""  # "" = native/auto, a preset name, or a layout file path
+    read_only: bool = False
+    timeout_s: float = 10.0
+    tls_ca_file: str = ""
+    tls_cert_file: str = ""
+    tls_allow_invalid_hostnames: bool = False
+    password: str = ""  # typed in the dialog, never saved
+
+    @property
+    def is_mongo(self) -> bool:
+        return self.uri.startswith(("mongodb://", "mongodb+srv://"))
+
+    def full_uri(self) -> str:
+        """The URI to open: the password and the TLS options merged in."""
+        if not self.is_mongo:
+            return self.uri
+        parts = urlsplit(self.uri)
+        netloc = parts.netloc
+        if self.password and "@" in netloc:
+            user = netloc.rsplit("@", 1)[0].split(":", 1)[0]
+            netloc = f"{user}:{quote(self.password, safe='')}@{netloc.rsplit('@', 1)[1]}"
+        query = dict(parse_qsl(parts.query, keep_blank_values=True))
+        if self.tls_ca_file:
+            query.update(tls="true", tlsCAFile=self.tls_ca_file)
+        if self.tls_cert_file:
+            query.update(tls="true", tlsCertificateKeyFile=self.tls_cert_file)
+        if self.tls_allow_invalid_hostnames:
+            query.update(tls="true", tlsAllowInvalidHostnames="true")
+        return urlunsplit((parts.scheme, netloc, parts.path, urlencode(query, safe="/:"), parts.fragment))
+
+    def redacted(self) -> "Connection":
+        """The same connection without any secret, fit to save or show."""
+        try:
+            from store.connect import redact
+        except ImportError:  # before store.connect lands; the same function
+            from store.uri import redact
+
+        return replace(self, uri=redact(self.uri) if self.uri else "", password="")
+
+    def label(self) -> str:
+        """A one-line name for menus and the recent list."""
+        where = self.redacted().uri or "default embedded store"
+        extra = [f"db {self.db}"] if self.db else []
+        extra += [f"layout {self.layout}"] if self.layout else []
+        extra += ["read-only"] if self.read_only else []
+        return where + (f" ({', '.join(extra)})" if extra else "")
+
+
+class Settings:
+    """QSettings behind a small API; ``path`` redirects to an ini file (tests, portable use)."""
+
+    def __init__(self, path: str | None = None):
+        if path:
+            self.qsettings = QSettings(path, QSettings.Format.IniFormat)
+        else:
+            self.qsettings = QSettings(ORGANISATION, APPLICATION)
+
+    # -- window -----------------------------------------------------------------
+    def save_bytes(self, key: str, value: QByteArray) -> None:
+        """Store a geometry or splitter state."""
+        self.qsettings.setValue(key, value)
+
+    def load_bytes(self, key: str) -> QByteArray | None:
+        """A stored geometry or splitter state, or None."""
+        value = self.qsettings.value(key)
+        return value if isinstance(value, QByteArray) and not value.isEmpty() else None
+
+    # -- recent connections -------------------------------------------------------
+    def recent(self) -> list[Connection]:
+        """Recent connections, newest first, without passwords."""
+        size = self.qsettings.beginReadArray("recent")
+        out = []
+        for i in range(size):
+            self.qsettings.setArrayIndex(i)
+            values = {k: self.qsettings.value(k) for k in self.qsettings.childKeys()}
+            out.append(_connection_from(values))
+        self.qsettings.endArray()
+        return out
+
+    def remember(self, connection: Connection) -> None:
+        """Put a connection first in the recent list, its password removed."""
+        clean = connection.redacted()
+        items = [clean] + [c for c in self.recent() if _key(c) != _key(clean)]
+        self.qsettings.beginWriteArray("recent", min(len(items), MAX_RECENT))
+        for i, item in enumerate(items[:MAX_RECENT]):
+            self.qsettings.setArrayIndex(i)
+            for key, value in asdict(item).items():
+                if key != "password":
+                    self.qsettings.setValue(key, value)
+        self.qsettings.endArray()
+        self.qsettings.sync()
+
+    def sync(self) -> None:
+        """Write pending changes to disk."""
+        self.qsettings.sync()
+
+
+def _key(c: Connection) -> tuple:
+    return (c.uri, c.db, c.layout, c.read_only)
+
+
+def _bool(value: object) -> bool:
+    # ini files give strings back
+    return value in (True, "true", "True", "1", 1)
+
+
+def _connection_from(values: dict) -> Connection:
+    return Connection(
+        uri=str(values.get("uri") or ""),
+        db=str(values.get("db") or ""),
+        layout=str(values.get("layout") or ""),
+        read_only=_bool(values.get("read_only")),
+        timeout_s=float(values.get("timeout_s") or 10.0),
+        tls_ca_file=str(values.get("tls_ca_file") or ""),
+        tls_cert_file=str(values.get("tls_cert_file") or ""),
+        tls_allow_invalid_hostnames=_bool(values.get("tls_allow_invalid_hostnames")),
+    )
