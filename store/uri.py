@@ -1,0 +1,75 @@
+"""MongoDB connection strings: tell them apart from paths, take them apart, and remove secrets."""
+from __future__ import annotations
+
+import re
+from urllib.parse import unquote
+
+SCHEMES = ("mongodb://", "mongodb+srv://")
+
+# Query options whose values are secrets (AWS session tokens live in authMechanismProperties).
+_SECRET_OPTIONS = {"password", "authmechanismproperties", "tlscertificatekeyfilepassword",
+                   "sslpemkeypassword", "sslclientcertificatekeypassword"}
+_URI_IN_TEXT = re.compile(r"mongodb(?:\+srv)?://[^\s'\"<>]+", re.IGNORECASE)
+
+
+def is_mongodb_uri(text: str) -> bool:
+    """True for ``mongodb://`` and ``mongodb+srv://`` connection strings."""
+    return text.lower().startswith(SCHEMES)
+
+
+def _split(uri: str) -> tuple[str, str, str, str, str]:
+    """(scheme://, userinfo, hosts, path, query) of a connection string, without decoding."""
+    scheme_end = uri.index("://") + 3
+    scheme, rest = uri[:scheme_end], uri[scheme_end:]
+    # Userinfo ends at the last "@" (a password with an unescaped "/" or "?" stays in it: redacting
+    # too much is safe, too little is not).
+    at = rest.rfind("@")
+    userinfo, rest = (rest[:at], rest[at + 1:]) if at >= 0 else ("", rest)
+    query = ""
+    if "?" in rest:
+        rest, query = rest.split("?", 1)
+    hosts, _, path = rest.partition("/")
+    return scheme, userinfo, hosts, path, query
+
+
+def redact(uri: str | None) -> str:
+    """``uri`` with its password and secret options removed; other text comes back unchanged."""
+    if not uri or not is_mongodb_uri(uri):
+        return uri or ""
+    try:
+        scheme, userinfo, hosts, path, query = _split(uri)
+    except ValueError:
+        return "mongodb://(unreadable connection string)"
+    user = userinfo.split(":", 1)[0]
+    options = []
+    for option in query.split("&") if query else []:
+        name, sep, value = option.partition("=")
+        options.append(f"{name}=***" if sep and name.lower() in _SECRET_OPTIONS else option)
+    text = scheme + (f"{user}@" if user else "") + hosts
+    if path or options:
+        text += "/" + path
+    if options:
+        text += "?" + "&".join(options)
+    return text
+
+
+def redact_text(text: str) -> str:
+    """``text`` with every connection string in it redacted (for error messages from drivers)."""
+    return _URI_IN_TEXT.sub(lambda m: redact(m.group(0)), text)
+
+
+def hosts(uri: str) -> str:
+    """The ``host:port`` list of a connection string, as written (no DNS lookup for +srv)."""
+    try:
+        return _split(uri)[2] or "localhost"
+    except ValueError:
+        return "(unknown host)"
+
+
+def database(uri: str) -> str | None:
+    """The database named in the connection string's path, if any."""
+    try:
+        path = _split(uri)[3]
+    except ValueError:
+        return None
+    return unquote(path) or None
