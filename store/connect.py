@@ -1,0 +1,86 @@
+"""Open the store a URI or a path names: MongoDB (native or a foreign layout) or an embedded file."""
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+from typing import Any
+
+from model.errors import LayoutError, StoreError
+from store.base import EventStore
+from store.uri import database, is_mongodb_uri, redact  # noqa: F401  (redact is part of this module's API)
+
+DEFAULT_DB = "eventlens"
+NATIVE_LAYOUT = "eventlens"
+
+
+def default_store_path() -> Path:
+    """The embedded store used when nothing else is named: in ``$EVENTLENS_HOME`` or ~/.local/share/eventlens."""
+    home = os.environ.get("EVENTLENS_HOME")
+    folder = Path(home).expanduser() if home else Path.home() / ".local" / "share" / "eventlens"
+    return folder / "eventlens.sqlite"
+
+
+def tls_options(
+    tls_ca_file: str | None = None,
+    tls_cert_file: str | None = None,
+    tls_allow_invalid_hostnames: bool | None = None,
+) -> dict[str, Any]:
+    """pymongo client options for the TLS settings the user gave; options in the URI still apply."""
+    options: dict[str, Any] = {}
+    if tls_ca_file:
+        options["tlsCAFile"] = str(tls_ca_file)
+    if tls_cert_file:
+        options["tlsCertificateKeyFile"] = str(tls_cert_file)
+    if tls_allow_invalid_hostnames:  # only when asked: never weakened by default
+        options["tlsAllowInvalidHostnames"] = True
+    if options:
+        options["tls"] = True
+    return options
+
+
+def open_store(
+    uri: str | os.PathLike | None = None,
+    db: str | None = None,
+    *,
+    layout: str | os.PathLike | None = None,
+    read_only: bool = False,
+    timeout_s: float = 10.0,
+    tls_ca_file: str | None = None,
+    tls_cert_file: str | None = None,
+    tls_allow_invalid_hostnames: bool | None = None,
+) -> EventStore:
+    """Open a store: a MongoDB URI, an embedded file path, or (None) ``$MONGODB_URI`` else the default file."""
+    if uri is None:
+        uri = os.environ.get("MONGODB_URI") or default_store_path()
+    text = os.fspath(uri)
+    if is_mongodb_uri(text):
+        db_name = db or database(text) or DEFAULT_DB
+        options = tls_options(tls_ca_file, tls_cert_file, tls_allow_invalid_hostnames)
+        if layout is None or str(layout) == NATIVE_LAYOUT:
+            from store.mongo import MongoStore
+
+            return MongoStore(text, db_name, read_only=read_only, timeout_s=timeout_s, **options)
+        return _open_layout(text, db_name, layout, read_only, timeout_s, options)
+    if "://" in text:
+        raise StoreError(f"unsupported connection string {redact(text)}: use mongodb:// or mongodb+srv:// or a file path")
+    if layout is not None and str(layout) != NATIVE_LAYOUT:
+        raise LayoutError("layouts describe MongoDB collections; an embedded store file has the native layout")
+    from store.embedded import EmbeddedStore
+
+    return EmbeddedStore(Path(text).expanduser(), read_only=read_only, timeout_s=timeout_s)
+
+
+def _open_layout(uri: str, db_name: str, layout: Any, read_only: bool, timeout_s: float,
+                 options: dict[str, Any]) -> EventStore:
+    if importlib.util.find_spec("store.layout_store") is None:
+        raise LayoutError("foreign layouts are not available in this build (store.layout_store is missing)")
+    from store import layout_store
+    from store.mongo import _client
+
+    client = _client(uri, timeout_s, options)
+    try:
+        return layout_store.open_layout_store(client, db_name, layout, read_only=read_only)
+    except BaseException:
+        client.close()
+        raise
