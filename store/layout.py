@@ -1,0 +1,665 @@
+"""Layouts: how another tool keeps its events in MongoDB, as data (TOML), and decoding by it.
+
+A layout is never code. It names collections, field paths and encodings; ``decode_event`` and
+``decode_commit`` turn one stored document into ``Event`` values and record what they could
+not decode on the event (``Event.problems``), so one broken document never stops a stream.
+
+Paths are dotted (``Payload.Body._t``); a number indexes into an array; ``a | b`` takes the
+first that is present. In a commit layout, event paths are read inside each array element and
+a path starting with ``../`` is read on the commit document itself.
+"""
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from model.errors import EventLensError, LayoutError
+from model.event import Event
+
+UTC = timezone.utc
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+PRESETS_DIR = Path(__file__).with_name("presets")
+
+SHAPES = ("event", "commit")
+VERSIONS = ("field", "commit", "none")
+TIME_FORMS = ("date", "iso", "epoch_s", "epoch_ms", "objectid")
+ENCODINGS = ("bson", "json", "json-in-json", "edn")
+REST = "rest"  # the payload is the document minus the fields the layout uses
+PARENT = "../"
+
+#: Query operators a layout filter may use: comparisons and logic, nothing that runs code or writes.
+FILTER_OPERATORS = frozenset({"$eq", "$ne", "$in", "$nin", "$exists", "$gt", "$gte", "$lt", "$lte", "$and", "$or", "$nor"})
+
+
+# -- the layout values ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EventsSpec:
+    """Where and how the events sit."""
+
+    collection: str
+    stream_id: tuple[str, ...]
+    type: str
+    time: str
+    filter: Mapping[str, Any] = field(default_factory=dict)
+    shape: str = "event"  # "event": one document per event; "commit": events in an array
+    events_field: str = ""  # commit shape: the array
+    stream_id_separator: str = "/"
+    stream_type: str = ""  # a path; empty with no pattern: no stream type
+    stream_type_pattern: str = ""  # a regex with one group, applied to the stream id
+    version: str = "field"  # "field" | "commit" | "none"
+    version_field: str = ""  # "field": the event's version; "commit": each element's (checked)
+    commit_first: str = ""  # "commit": the commit's first version
+    commit_last: str = ""  # "commit": the commit's last version
+    order_by: str = "_id"  # "none": the field that orders a stream's events
+    version_base: int = 1  # what the tool calls the first event (0 for Axon)
+    time_form: str = "date"
+    payload: str = REST
+    payload_encoding: str = "bson"
+    metadata: str = ""
+    metadata_encoding: str = "bson"
+
+
+@dataclass(frozen=True)
+class SnapshotsSpec:
+    """Where another tool keeps its snapshots; ``writable`` is the explicit opt-in to write there."""
+
+    collection: str
+    stream_id: tuple[str, ...]
+    state: str
+    filter: Mapping[str, Any] = field(default_factory=dict)
+    stream_id_separator: str = "/"
+    version: str = ""  # a path; empty: placed at the last event at or before ``time``
+    version_base: int = 1
+    time: str = ""
+    time_form: str = "date"
+    state_encoding: str = "bson"
+    writable: bool = False
+
+
+@dataclass(frozen=True)
+class Layout:
+    name: str
+    events: EventsSpec
+    snapshots: SnapshotsSpec | None = None
+    description: str = ""
+    source: str = ""  # the file it came from, for messages
+
+    def to_toml(self, comments: Mapping[str, str] | None = None) -> str:
+        """The layout as TOML; ``comments`` maps "events.type" style keys to a comment line above them."""
+        return _to_toml(self, comments or {})
+
+
+# -- filters ---------------------------------------------------------------------------------
+
+
+def validate_filter(value: Any, where: str = "filter") -> dict[str, Any]:
+    """Return ``value`` if it is a plain comparison document; raise LayoutError naming the key otherwise."""
+    if not isinstance(value, Mapping):
+        raise LayoutError(f"{where}: must be a table of field conditions")
+    for key, condition in value.items():
+        here = f"{where}.{key}"
+        if key.startswith("$"):
+            _check_operator(key, condition, here)
+        else:
+            if "$" in key or "\x00" in key:
+                raise LayoutError(f"{here}: a field name may not contain '$'")
+            _check_condition(condition, here)
+    return dict(value)
+
+
+def _check_operator(op: str, operand: Any, where: str) -> None:
+    if op not in FILTER_OPERATORS:
+        raise LayoutError(f"{where}: operator {op} is not allowed in a layout filter (allowed: {', '.join(sorted(FILTER_OPERATORS))})")
+    if op in ("$and", "$or", "$nor"):
+        if not isinstance(operand, list) or not operand:
+            raise LayoutError(f"{where}: needs a non-empty list of conditions")
+        for i, item in enumerate(operand):
+            validate_filter(item, f"{where}[{i}]")
+    elif op in ("$in", "$nin"):
+        if not isinstance(operand, list):
+            raise LayoutError(f"{where}: needs a list")
+        for i, item in enumerate(operand):
+            _check_literal(item, f"{where}[{i}]")
+    elif op == "$exists":
+        if not isinstance(operand, bool):
+            raise LayoutError(f"{where}: needs true or false")
+    else:
+        _check_literal(operand, where)
+
+
+def _check_condition(condition: Any, where: str) -> None:
+    if isinstance(condition, Mapping) and any(str(k).startswith("$") for k in condition):
+        for op, operand in condition.items():
+            if not str(op).startswith("$"):
+                raise LayoutError(f"{where}: mixes operators and fields")
+            if op in ("$and", "$or", "$nor"):
+                raise LayoutError(f"{where}.{op}: belongs at the top of the filter, not under a field")
+            _check_operator(op, operand, f"{where}.{op}")
+    else:
+        _check_literal(condition, where)
+
+
+def _check_literal(value: Any, where: str) -> None:
+    """A literal to compare with: no operator may hide inside it."""
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            if str(k).startswith("$"):
+                raise LayoutError(f"{where}.{k}: operator {k} is not allowed inside a value")
+            _check_literal(v, f"{where}.{k}")
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _check_literal(v, f"{where}[{i}]")
+
+
+# -- loading ---------------------------------------------------------------------------------
+
+
+def preset_names() -> list[str]:
+    """The names of the shipped presets."""
+    return sorted(p.stem for p in PRESETS_DIR.glob("*.toml"))
+
+
+def load_layout(name_or_path: str | Path) -> Layout:
+    """A preset by name (``axon``) or a layout file by path; LayoutError names the file and key on bad input."""
+    text_path = Path(name_or_path)
+    preset = PRESETS_DIR / f"{name_or_path}.toml"
+    if isinstance(name_or_path, str) and "/" not in name_or_path and "\\" not in name_or_path and preset.is_file():
+        path = preset
+    elif text_path.is_file():
+        path = text_path
+    else:
+        raise LayoutError(f"no layout {str(name_or_path)!r}: not a preset ({', '.join(preset_names())}) and no such file")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise LayoutError(f"{path}: cannot read: {error}") from None
+    return parse_layout(text, source=str(path), default_name=path.stem)
+
+
+def parse_layout(text: str, *, source: str = "<layout>", default_name: str = "custom") -> Layout:
+    """Parse layout TOML text; LayoutError names ``source`` and the key on bad input."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise LayoutError(f"{source}: not valid TOML: {error}") from None
+    try:
+        return _layout_from(raw, source, default_name)
+    except LayoutError as error:
+        raise LayoutError(f"{source}: {error}") from None
+
+
+def _layout_from(raw: Mapping[str, Any], source: str, default_name: str) -> Layout:
+    _no_unknown(raw, {"name", "description", "events", "snapshots"}, "")
+    if "events" not in raw:
+        raise LayoutError("events: missing table [events]")
+    events = _events_from(_table(raw["events"], "events"))
+    snapshots = _snapshots_from(_table(raw["snapshots"], "snapshots")) if "snapshots" in raw else None
+    name = _str(raw.get("name", default_name), "name")
+    if not name:
+        raise LayoutError("name: must not be empty")
+    return Layout(name, events, snapshots, _str(raw.get("description", ""), "description"), source)
+
+
+def _table(value: Any, key: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise LayoutError(f"{key}: must be a table")
+    return value
+
+
+def _no_unknown(table: Mapping[str, Any], known: set[str], prefix: str) -> None:
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise LayoutError(f"{prefix}{unknown[0]}: unknown key (known: {', '.join(sorted(known))})")
+
+
+def _str(value: Any, key: str) -> str:
+    if not isinstance(value, str):
+        raise LayoutError(f"{key}: must be a string, not {type(value).__name__}")
+    return value
+
+
+def _choice(value: Any, key: str, allowed: tuple[str, ...]) -> str:
+    value = _str(value, key)
+    if value not in allowed:
+        raise LayoutError(f"{key}: {value!r} is not one of {', '.join(allowed)}")
+    return value
+
+
+def _paths(value: Any, key: str) -> tuple[str, ...]:
+    parts = [value] if isinstance(value, str) else value
+    if not isinstance(parts, list) or not parts or not all(isinstance(p, str) and p for p in parts):
+        raise LayoutError(f"{key}: must be a field path or a non-empty list of field paths")
+    return tuple(parts)
+
+
+def _values(spec_type: type, table: Mapping[str, Any], prefix: str) -> dict[str, Any]:
+    """Check each key of ``table`` against the dataclass field of the same name."""
+    known = {f.name for f in fields(spec_type)}
+    _no_unknown(table, known, prefix)
+    out: dict[str, Any] = {}
+    for key, value in table.items():
+        where = prefix + key
+        if key in ("stream_id",):
+            out[key] = _paths(value, where)
+        elif key == "filter":
+            out[key] = validate_filter(value, where)
+        elif key == "version_base":
+            if type(value) is not int or value < 0:
+                raise LayoutError(f"{where}: must be a whole number >= 0")
+            out[key] = value
+        elif key == "writable":
+            if type(value) is not bool:
+                raise LayoutError(f"{where}: must be true or false")
+            out[key] = value
+        else:
+            out[key] = _str(value, where)
+    for name in ("collection", "stream_id"):
+        if name not in out:
+            raise LayoutError(f"{prefix}{name}: missing")
+    return out
+
+
+def _events_from(table: Mapping[str, Any]) -> EventsSpec:
+    values = _values(EventsSpec, table, "events.")
+    for name in ("type", "time"):
+        if name not in values:
+            raise LayoutError(f"events.{name}: missing")
+    spec = EventsSpec(**values)
+    _choice(spec.shape, "events.shape", SHAPES)
+    _choice(spec.version, "events.version", VERSIONS)
+    _choice(spec.time_form, "events.time_form", TIME_FORMS)
+    _choice(spec.payload_encoding, "events.payload_encoding", ENCODINGS)
+    _choice(spec.metadata_encoding, "events.metadata_encoding", ENCODINGS)
+    if spec.shape == "commit" and not spec.events_field:
+        raise LayoutError("events.events_field: a commit layout needs the array's field")
+    if spec.version == "commit" and spec.shape != "commit":
+        raise LayoutError("events.version: 'commit' needs shape = 'commit'")
+    if spec.version == "commit" and not (spec.commit_first or spec.commit_last):
+        raise LayoutError("events.commit_first: a commit version needs commit_first or commit_last")
+    if spec.version == "field" and not spec.version_field:
+        raise LayoutError("events.version_field: missing (or set version = 'none' with order_by)")
+    if spec.version == "none" and not spec.order_by:
+        raise LayoutError("events.order_by: version = 'none' needs the field that orders events")
+    if spec.stream_type_pattern:
+        try:
+            pattern = re.compile(spec.stream_type_pattern)
+        except re.error as error:
+            raise LayoutError(f"events.stream_type_pattern: not a regular expression: {error}") from None
+        if pattern.groups != 1:
+            raise LayoutError("events.stream_type_pattern: needs exactly one group, the stream type")
+    if spec.payload == REST and spec.shape == "commit":
+        raise LayoutError("events.payload: 'rest' is only for one document per event")
+    return spec
+
+
+def _snapshots_from(table: Mapping[str, Any]) -> SnapshotsSpec:
+    values = _values(SnapshotsSpec, table, "snapshots.")
+    if "state" not in values:
+        raise LayoutError("snapshots.state: missing")
+    spec = SnapshotsSpec(**values)
+    _choice(spec.time_form, "snapshots.time_form", TIME_FORMS)
+    _choice(spec.state_encoding, "snapshots.state_encoding", ENCODINGS)
+    if not spec.version and not spec.time:
+        raise LayoutError("snapshots.version: a snapshot needs a version or a time to be placed")
+    return spec
+
+
+# -- printing --------------------------------------------------------------------------------
+
+
+def _toml_value(value: Any) -> str:
+    import json
+
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)  # JSON string escapes are valid TOML basic strings
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, Mapping):
+        return "{ " + ", ".join(f"{json.dumps(str(k))} = {_toml_value(v)}" for k, v in value.items()) + " }" if value else "{}"
+    raise LayoutError(f"cannot print {type(value).__name__} in a layout")
+
+
+def _section(title: str, spec: Any, default: Any, comments: Mapping[str, str], always: set[str]) -> list[str]:
+    lines = [f"[{title}]"]
+    for f in fields(spec):
+        value = getattr(spec, f.name)
+        if f.name not in always and default is not None and value == getattr(default, f.name, object()):
+            continue
+        if isinstance(value, tuple) and len(value) == 1:
+            value = value[0]
+        comment = comments.get(f"{title}.{f.name}")
+        if comment:
+            lines.append(f"# {comment}")
+        lines.append(f"{f.name} = {_toml_value(value)}")
+    return lines
+
+
+def _to_toml(layout: Layout, comments: Mapping[str, str]) -> str:
+    lines = [f"name = {_toml_value(layout.name)}"]
+    if layout.description:
+        lines.append(f"description = {_toml_value(layout.description)}")
+    lines.append("")
+    base = EventsSpec(collection="", stream_id=("",), type="", time="")
+    lines += _section("events", layout.events, base, comments, {"collection", "stream_id", "type", "time", "version", "payload"})
+    if layout.snapshots is not None:
+        lines.append("")
+        sbase = SnapshotsSpec(collection="", stream_id=("",), state="")
+        lines += _section("snapshots", layout.snapshots, sbase, comments, {"collection", "stream_id", "state", "writable"})
+    return "\n".join(lines) + "\n"
+
+
+# -- paths -----------------------------------------------------------------------------------
+
+_MISSING = object()
+
+
+def get_path(doc: Any, path: str) -> Any:
+    """The value at a dotted path (``a | b``: the first present), or ``MISSING``."""
+    for choice in path.split("|"):
+        value = _get_one(doc, choice.strip())
+        if value is not _MISSING:
+            return value
+    return _MISSING
+
+
+MISSING = _MISSING
+
+
+def _get_one(doc: Any, path: str) -> Any:
+    value = doc
+    for part in path.split("."):
+        if isinstance(value, Mapping):
+            if part not in value:
+                return _MISSING
+            value = value[part]
+        elif isinstance(value, list) and part.isdigit():
+            index = int(part)
+            if index >= len(value):
+                return _MISSING
+            value = value[index]
+        else:
+            return _MISSING
+    return value
+
+
+def top_fields(spec: EventsSpec) -> set[str]:
+    """The top-level fields an event layout reads: what "rest" leaves out."""
+    paths = [*spec.stream_id, spec.stream_type, spec.type, spec.time, spec.metadata, spec.order_by]
+    if spec.version == "field":
+        paths.append(spec.version_field)
+    if spec.payload != REST:
+        paths.append(spec.payload)
+    out = {"_id"} if spec.version == "none" and spec.order_by == "_id" else set()
+    for path in paths:
+        for choice in (path or "").split("|"):
+            choice = choice.strip()
+            if choice and not choice.startswith(PARENT):
+                out.add(choice.split(".")[0])
+    return out
+
+
+# -- decoding values -------------------------------------------------------------------------
+
+
+def decode_value(raw: Any, encoding: str) -> Any:
+    """Decode a stored payload by its encoding; raise EventLensError with one line when it does not decode."""
+    from store.codec import loads_json_text
+
+    if encoding == "bson" or not isinstance(raw, (str, bytes)):
+        return raw  # text encodings also accept a subdocument: Axon stores either
+    if encoding == "json":
+        return loads_json_text(raw)
+    if encoding == "json-in-json":
+        return loads_json_text(raw, nested=True)
+    from store.edn import loads_edn
+
+    return loads_edn(raw)
+
+
+_FRACTION = re.compile(r"(\.\d{6})\d+")
+
+
+def decode_time(raw: Any, form: str) -> datetime:
+    """A stored time in the given form, as an aware UTC datetime; ValueError when it is not one."""
+    if form == "date":
+        if isinstance(raw, datetime):
+            return raw.replace(tzinfo=UTC) if raw.tzinfo is None else raw.astimezone(UTC)
+        raise ValueError(f"{type(raw).__name__} is not a date")
+    if form == "iso":
+        if isinstance(raw, datetime):  # a tool that switched to dates keeps working
+            return decode_time(raw, "date")
+        if not isinstance(raw, str):
+            raise ValueError(f"{type(raw).__name__} is not an ISO-8601 string")
+        moment = datetime.fromisoformat(_FRACTION.sub(r"\1", raw.strip()))
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    if form in ("epoch_s", "epoch_ms"):
+        if isinstance(raw, bool) or not isinstance(raw, (int, float)):
+            raise ValueError(f"{type(raw).__name__} is not a number")
+        seconds = raw / 1000 if form == "epoch_ms" else raw
+        return EPOCH + timedelta(seconds=seconds)
+    if form == "objectid":
+        from bson import ObjectId
+
+        if isinstance(raw, ObjectId):
+            return raw.generation_time.astimezone(UTC)
+        raise ValueError(f"{type(raw).__name__} is not an ObjectId")
+    raise ValueError(f"unknown time form {form!r}")
+
+
+def _int_version(raw: Any) -> int:
+    if isinstance(raw, bool):
+        raise ValueError("a boolean is not a version")
+    if isinstance(raw, int):
+        return int(raw)
+    if isinstance(raw, float) and raw.is_integer():
+        return int(raw)
+    raise ValueError(f"{raw!r} is not a whole number")
+
+
+def join_stream_id(parts: list[Any], separator: str) -> str:
+    return separator.join("" if p is None else str(p) for p in parts)
+
+
+def _short(error: BaseException) -> str:
+    text = str(error).splitlines()[0] if str(error) else type(error).__name__
+    return text[:160]
+
+
+# -- decoding events -------------------------------------------------------------------------
+
+
+class _Reader:
+    """Reads one event's fields, from an element and/or its commit, collecting problems."""
+
+    def __init__(self, doc: Mapping[str, Any], parent: Mapping[str, Any] | None, where: str):
+        self.doc, self.parent, self.where = doc, parent, where
+        self.problems: list[str] = []
+        self.decoded: dict[str, Any] = {}  # payload/metadata path -> decoded value
+
+    def get(self, path: str) -> Any:
+        if path.startswith(PARENT) and self.parent is not None:
+            return get_path(self.parent, path[len(PARENT):])
+        for prefix, value in self.decoded.items():
+            if path.startswith(prefix + "."):  # a path into decoded text, e.g. Metadata.event_name
+                return get_path(value, path[len(prefix) + 1:])
+        return get_path(self.doc, path)
+
+    def problem(self, path: str, text: str) -> None:
+        self.problems.append(f"{self.where}{path}: {text}")
+
+
+def _stream_parts(doc: Mapping[str, Any], paths: tuple[str, ...], problems: list[str], where: str) -> list[Any]:
+    parts = []
+    for path in paths:
+        value = get_path(doc, path)
+        if value is MISSING or value is None:
+            problems.append(f"{where}{path}: missing (stream id)")
+            value = ""
+        parts.append(value)
+    return parts
+
+
+def stream_type_of(spec: EventsSpec, stream_id: str, doc: Mapping[str, Any]) -> str:
+    if spec.stream_type:
+        value = get_path(doc, spec.stream_type)
+        return "" if value is MISSING or value is None else str(value)
+    if spec.stream_type_pattern:
+        match = re.search(spec.stream_type_pattern, stream_id)
+        return match.group(1) if match else ""
+    return ""
+
+
+def _decode_fields(reader: _Reader, spec: EventsSpec, rest_of: Mapping[str, Any] | None) -> tuple[str, Any, Any, datetime]:
+    # payload and metadata first: type and time may live inside them (EventFlow's metadata)
+    payloads: list[Any] = []
+    for path, encoding, what in ((spec.payload, spec.payload_encoding, "payload"), (spec.metadata, spec.metadata_encoding, "metadata")):
+        if not path:
+            payloads.append({})
+            continue
+        if path == REST:
+            used = top_fields(spec)
+            payloads.append({k: v for k, v in (rest_of or {}).items() if k not in used})
+            continue
+        raw = reader.get(path)
+        if raw is MISSING or raw is None:
+            reader.problem(path, f"missing ({what})")
+            payloads.append({})
+            continue
+        try:
+            value = decode_value(raw, encoding)
+        except EventLensError as error:
+            reader.problem(path, f"{what} does not decode as {encoding}: {_short(error)}")
+            payloads.append({})
+            continue
+        if not isinstance(value, Mapping):
+            reader.problem(path, f"{what} is {type(value).__name__}, not a document")
+            value = {"value": value}
+        reader.decoded[path] = value
+        payloads.append(value)
+    data, metadata = payloads
+
+    raw_type = reader.get(spec.type)
+    if raw_type is MISSING or raw_type is None:
+        reader.problem(spec.type, "missing (event type)")
+        event_type = ""
+    elif isinstance(raw_type, list) and raw_type:
+        event_type = str(raw_type[-1])  # the C# driver's hierarchical discriminator: the most derived
+    else:
+        event_type = str(raw_type)
+
+    raw_time = reader.get(spec.time)
+    if raw_time is MISSING or raw_time is None:
+        reader.problem(spec.time, "missing (time)")
+        moment = EPOCH
+    else:
+        try:
+            moment = decode_time(raw_time, spec.time_form)
+        except (ValueError, OverflowError, TypeError) as error:
+            reader.problem(spec.time, f"not a time ({spec.time_form}): {_short(error)}")
+            moment = EPOCH
+    return event_type, dict(data), dict(metadata), moment
+
+
+def decode_event(doc: Mapping[str, Any], layout: Layout, *, version: int | None = None) -> Event:
+    """One document of a one-document-per-event layout as an Event; problems are recorded, never raised.
+
+    ``version`` numbers the event when the layout stores none (the store counts 1, 2, 3 in order).
+    """
+    spec = layout.events
+    problems: list[str] = []
+    parts = _stream_parts(doc, spec.stream_id, problems, "")
+    stream_id = join_stream_id(parts, spec.stream_id_separator)
+    reader = _Reader(doc, None, "")
+    reader.problems = problems
+    if spec.version == "field":
+        raw = get_path(doc, spec.version_field)
+        try:
+            if raw is MISSING:
+                raise ValueError("missing (version)")
+            number = _int_version(raw) - spec.version_base + 1
+        except ValueError as error:
+            reader.problem(spec.version_field, _short(error))
+            number = version if version is not None else 0
+    else:
+        number = version if version is not None else 0
+    event_type, data, metadata, moment = _decode_fields(reader, spec, doc)
+    return Event(stream_id, number, event_type, data, metadata, moment, stream_type_of(spec, stream_id, doc), tuple(problems))
+
+
+def commit_bounds(doc: Mapping[str, Any], spec: EventsSpec) -> tuple[int | None, int | None]:
+    """A commit's first and last version as EventLens counts (from 1), None where absent or not a number."""
+    out: list[int | None] = []
+    for path in (spec.commit_first, spec.commit_last):
+        raw = get_path(doc, path) if path else MISSING
+        try:
+            out.append(None if raw is MISSING else _int_version(raw) - spec.version_base + 1)
+        except ValueError:
+            out.append(None)
+    return out[0], out[1]
+
+
+def decode_commit(doc: Mapping[str, Any], layout: Layout, *, first_version: int | None = None) -> list[Event]:
+    """One commit document as its Events, numbered within the commit; disagreements become problems.
+
+    ``first_version`` numbers the commit when the layout stores no version (counted by the store).
+    """
+    spec = layout.events
+    head: list[str] = []
+    parts = _stream_parts(doc, spec.stream_id, head, "")
+    stream_id = join_stream_id(parts, spec.stream_id_separator)
+    stream_type = stream_type_of(spec, stream_id, doc)
+    elements = get_path(doc, spec.events_field)
+    if elements is MISSING or not isinstance(elements, list):
+        what = "missing" if elements is MISSING else f"{type(elements).__name__}, not an array"
+        head.append(f"{spec.events_field}: {what} (the commit's events)")
+        elements = []
+    first, last = commit_bounds(doc, spec) if spec.version == "commit" else (first_version, None)
+    for path, bound in ((spec.commit_first, first), (spec.commit_last, last)):
+        if spec.version == "commit" and path and bound is None:
+            head.append(f"{path}: missing or not a whole number (commit version)")
+    if first is None and last is not None:
+        first = last - len(elements) + 1
+    if first is None:
+        first = first_version if first_version is not None else 1
+    if last is not None and elements and last - first + 1 != len(elements):
+        head.append(f"{spec.events_field}: holds {len(elements)} events but the commit's versions are {first}..{last}")
+    if not elements:
+        # Nothing to show but the problem: one placeholder event keeps it visible, located.
+        return [Event(stream_id, first, "", {}, {}, EPOCH, stream_type, tuple(head) or ("commit holds no events",))]
+    events = []
+    for i, element in enumerate(elements):
+        number = first + i
+        where = f"{spec.events_field}.{i}."
+        if not isinstance(element, Mapping):
+            problems = [*head, f"{where[:-1]}: {type(element).__name__}, not a document"]
+            events.append(Event(stream_id, number, "", {}, {}, EPOCH, stream_type, tuple(problems)))
+            continue
+        reader = _Reader(element, doc, where)
+        reader.problems = list(head)
+        if spec.version_field:
+            raw = get_path(element, spec.version_field)
+            try:
+                own = None if raw is MISSING else _int_version(raw) - spec.version_base + 1
+            except ValueError as error:
+                reader.problem(spec.version_field, _short(error))
+                own = None
+            if own is not None and own != number:
+                reader.problem(spec.version_field, f"says version {own}, the commit numbers it {number}")
+        event_type, data, metadata, moment = _decode_fields(reader, spec, None)
+        events.append(Event(stream_id, number, event_type, data, metadata, moment, stream_type, tuple(reader.problems)))
+    return events
+
+
+def with_name(layout: Layout, name: str) -> Layout:
+    return replace(layout, name=name)
