@@ -64,21 +64,23 @@ class FrozenList(list):
 _FROZEN = (FrozenDict, FrozenList)
 # Scalars that need no work; checked by exact type because that is the fast path of a fold.
 _SCALARS = frozenset({str, int, float, bool, type(None), bytes})
+#: Types freeze() returns unchanged.
+IMMUTABLE_TYPES = _SCALARS | {FrozenDict, FrozenList}
 
 
 def freeze(value: Any) -> Any:
     """Return ``value`` with every dict, list and tuple inside made frozen; frozen parts are shared."""
     t = type(value)
-    if t in _SCALARS or t is FrozenDict or t is FrozenList:
+    if t in IMMUTABLE_TYPES:
         return value
     if t is dict or isinstance(value, Mapping):
-        # Payloads are mostly flat: copy once when every value is already frozen.
-        for v in value.values():
-            tv = type(v)
-            if tv not in _SCALARS and tv is not FrozenDict and tv is not FrozenList:
-                return FrozenDict({k: freeze(v) for k, v in value.items()})
-        return FrozenDict(value)
+        # Payloads are mostly flat: copy once when every value is already frozen (a C-level check).
+        if IMMUTABLE_TYPES.issuperset(map(type, value.values())):
+            return FrozenDict(value)
+        return FrozenDict({k: freeze(v) for k, v in value.items()})
     if isinstance(value, (list, tuple)):
+        if IMMUTABLE_TYPES.issuperset(map(type, value)):
+            return FrozenList(value)
         return FrozenList([freeze(v) for v in value])
     return value
 

@@ -12,7 +12,7 @@ from model import watchdog
 from model.diff import Diff, diff
 from model.errors import EventLensError, ReducerError, VersionError
 from model.event import Event
-from model.freeze import FrozenDict, FrozenError, freeze
+from model.freeze import IMMUTABLE_TYPES, FrozenDict, FrozenError, freeze
 from model.reducer import Reducer
 
 EMPTY_STATE = FrozenDict()
@@ -33,8 +33,13 @@ def _freeze_payload(event: Event) -> None:
     # Payloads are frozen once, in place, so a reducer cannot change a loaded event and every
     # later fold of the same event is free. The content (and so equality) is unchanged.
     try:
-        object.__setattr__(event, "data", freeze(event.data))
-        object.__setattr__(event, "metadata", freeze(event.metadata))
+        data, metadata = event.data, event.metadata
+        if type(data) is dict and IMMUTABLE_TYPES.issuperset(map(type, data.values())):
+            object.__setattr__(event, "data", FrozenDict(data))  # the common flat payload, inlined
+        else:
+            object.__setattr__(event, "data", freeze(data))
+        if type(metadata) is not FrozenDict:
+            object.__setattr__(event, "metadata", freeze(metadata))
     except (AttributeError, TypeError):
         pass
 
