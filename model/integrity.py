@@ -19,7 +19,7 @@ class Problem:
     message: str
 
 
-KINDS = ("bad-version", "gap", "duplicate", "out-of-order", "time-backwards", "undecodable", "after-delete", "unknown-type")
+KINDS = ("bad-version", "bad-type", "gap", "duplicate", "out-of-order", "time-backwards", "undecodable", "after-delete", "unknown-type")
 
 
 def check_stream(events: Iterable[Event], reducer: Reducer | None = None, *, after_version: int = 0) -> list[Problem]:
@@ -59,6 +59,9 @@ def check_stream(events: Iterable[Event], reducer: Reducer | None = None, *, aft
         if event.problems:
             problems.append(Problem(sid, v, "undecodable", "; ".join(event.problems)))
 
+        if not isinstance(event.type, str):
+            problems.append(Problem(sid, v, "bad-type", f"event type {event.type!r} is not a string"))
+            continue
         if deleted_at is not None:
             problems.append(
                 Problem(sid, v, "after-delete", f"{event.type} after {deleted_at[1]} at version {deleted_at[0]}")

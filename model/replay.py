@@ -40,8 +40,8 @@ def _freeze_payload(event: Event) -> None:
             object.__setattr__(event, "data", freeze(data))
         if type(metadata) is not FrozenDict:
             object.__setattr__(event, "metadata", freeze(metadata))
-    except (AttributeError, TypeError):
-        pass
+    except (AttributeError, TypeError, RecursionError):
+        pass  # left as it is: the reducer meets the odd payload and fails with a located error
 
 
 def fold_partial(
