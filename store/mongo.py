@@ -13,7 +13,7 @@ import re
 from itertools import islice
 from typing import Any, Iterator, Mapping, Sequence
 
-from bson import ObjectId
+from bson import Code, Decimal128, MaxKey, MinKey, ObjectId
 from bson.errors import BSONError
 from pymongo import ASCENDING, DESCENDING, MongoClient
 from pymongo.collection import Collection
@@ -79,6 +79,10 @@ class MongoStore(EventStore):
         self._indexed = False
         with self._errors("connect"):
             hello = self._db.command("hello")
+            build = self._client.admin.command("buildInfo")
+        #: FerretDB v1 drops the connection on some BSON types; we refuse them first, with a located error.
+        self.ferretdb = "ferretdbVersion" in build
+        self.server_version = build.get("ferretdbVersion") or build.get("version", "")
         # Transactions need a replica set or a mongos; FerretDB v1 and standalone servers have neither.
         replicated = "setName" in hello or hello.get("msg") == "isdbgrid"
         self.capabilities = Capabilities(transactions=replicated, change_streams=replicated, writable=not read_only)
@@ -157,6 +161,10 @@ class MongoStore(EventStore):
         if session is None:
             self._remove_orphans(stream_id, expected)
         kind = (head.get("stream_type") if head else None) or stream_type
+        if self.ferretdb:
+            for i, e in enumerate(events, start=expected + 1):
+                _refuse_unsupported(stream_id, i, "data", e.data)
+                _refuse_unsupported(stream_id, i, "metadata", e.metadata)
         now = _dt.datetime.now(UTC)
         docs = [
             {"stream_id": stream_id, "stream_type": kind, "version": expected + i, "type": e.type,
@@ -219,6 +227,8 @@ class MongoStore(EventStore):
     def save_snapshot(self, snapshot: Snapshot) -> bool:
         self._refuse_if_read_only(f"save a snapshot of stream {snapshot.stream_id!r}")
         self._ensure_indexes()
+        if self.ferretdb:
+            _refuse_unsupported(snapshot.stream_id, snapshot.version, "state", snapshot.state)
         doc = {
             "stream_id": snapshot.stream_id, "version": snapshot.version, "state": _mapping(snapshot.state),
             "reducer": {"name": snapshot.reducer.name, "fingerprint": snapshot.reducer.fingerprint},
@@ -371,6 +381,24 @@ def _client(uri: str, timeout_s: float, options: Mapping[str, Any]) -> MongoClie
         return MongoClient(uri, **settings)
     except (InvalidURI, ConfigurationError, ValueError, TypeError) as error:
         raise StoreError(f"invalid MongoDB connection string {redact(uri)}: {_short(error)}") from None
+
+
+_FERRETDB_UNSUPPORTED = (Decimal128, Code, MinKey, MaxKey)
+
+
+def _refuse_unsupported(stream_id: str, version: int, field: str, value: Any) -> None:
+    """Raise CodecError naming the path of the first value FerretDB v1 cannot store."""
+    stack = [(field, value)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, Mapping):
+            stack.extend((f"{path}.{k}", v) for k, v in item.items())
+        elif isinstance(item, (list, tuple)):
+            stack.extend((f"{path}.{i}", v) for i, v in enumerate(item))
+        elif isinstance(item, _FERRETDB_UNSUPPORTED) or (isinstance(item, float) and item != item):
+            kind = "NaN" if isinstance(item, float) else type(item).__name__
+            raise CodecError(f"stream {stream_id!r} version {version}: field {path}: "
+                             f"{kind} values cannot be stored on FerretDB v1")
 
 
 def _short(error: BaseException) -> str:
