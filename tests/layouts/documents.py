@@ -117,10 +117,10 @@ def axon_entry(aggregate: str, kind: str, seq: int, minute: float, payload_type:
 
 
 AXON_ORDERS = {
-    "order-1": [(0, "com.shop.OrderPlaced", {"orderId": "order-1", "items": 2}),
-                (1, "com.shop.OrderItemAdded", {"items": 3}),
+    "order-1": [(0, "com.shop.OrderCreated", {"orderId": "order-1", "items": 2}),
+                (1, "com.shop.OrderQuantityChanged", {"items": 3}),
                 (2, "com.shop.OrderShipped", {"status": "shipped"})],
-    "order-2": [(0.5, "com.shop.OrderPlaced", {"orderId": "order-2", "items": 1}),
+    "order-2": [(0.5, "com.shop.OrderCreated", {"orderId": "order-2", "items": 1}),
                 (3, "com.shop.OrderCancelled", {})],
 }
 

@@ -101,3 +101,163 @@ def test_read_only_layout_store_refuses_snapshots_before_the_server(tool_db, ope
     with pytest.raises(EventLensError, match="read-only"):
         store.save_snapshot(snap)
     assert "eventlens_snapshots" not in tool_db.list_collection_names()
+
+
+# -- NEventStore -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def nes_store(tool_db, open_layout):
+    commits, snapshots = docs.neventstore_documents()
+    tool_db["Commits"].insert_many(list(reversed(commits)))
+    tool_db["Snapshots"].insert_many(snapshots)
+    return open_layout("neventstore")
+
+
+def test_neventstore_commits_unfold_into_numbered_events(nes_store):
+    infos = {s.stream_id: s for s in nes_store.streams()}
+    assert sorted(infos) == ["default/acc-1", "default/acc-2", "tenant-b/acc-2"]  # recycle bin left out
+    assert (infos["default/acc-1"].events, infos["default/acc-1"].last_version) == (6, 6)
+    assert infos["default/acc-1"].first_time == at(0) and infos["default/acc-1"].last_time == at(3)
+    events = all_events(nes_store, "default/acc-1")
+    assert [(e.version, e.type) for e in events] == [
+        (1, "AccountOpened"), (2, "MoneyDeposited"), (3, "MoneyWithdrawn"),
+        (4, "MoneyDeposited"), (5, "MoneyDeposited"), (6, "AccountClosed")]
+    assert [e.time for e in events] == [at(0), at(0), at(2), at(3), at(3), at(3)]
+    assert events[1].data == {"_t": "MoneyDeposited", "Amount": 100}
+    assert events[1].metadata == {"UserId": "admin"}
+    assert all(e.problems == () for e in events)
+    assert [e.version for e in all_events(nes_store, "default/acc-1", from_version=4, to_version=5)] == [4, 5]
+    assert [e.data["Owner"] for e in all_events(nes_store, "tenant-b/acc-2")] == ["Bea"]
+    assert check_stream(events, default_reducer()) == []
+
+
+def test_neventstore_snapshot_is_found_by_its_revision(nes_store):
+    [snap] = nes_store.snapshots("default/acc-1")
+    assert (snap.version, dict(snap.state), snap.foreign) == (2, {"Owner": "Ada", "Balance": 100}, True)
+    assert nes_store.snapshots("default/acc-2") == []
+
+
+def test_neventstore_commit_whose_array_disagrees_with_its_revisions(tool_db, nes_store):
+    broken = docs.nes_commit(7, "acc-2", 2, 2, 6, [{"_t": "MoneyDeposited", "Amount": 1},
+                                                    {"_t": "MoneyDeposited", "Amount": 2}])
+    broken["StreamRevisionTo"] = 4  # says three events, holds two
+    broken["Events"][1]["StreamRevision"] = 9
+    later = docs.nes_commit(8, "acc-2", 3, 5, 7, [{"_t": "MoneyDeposited", "Amount": 3}])
+    tool_db["Commits"].insert_many([broken, later])
+    nes_store.refresh()
+    events = all_events(nes_store, "default/acc-2")
+    assert [e.version for e in events] == [1, 2, 3, 5]
+    assert events[0].problems == () and events[3].problems == ()
+    assert all("holds 2 events but the commit's versions are 2..4" in " ".join(e.problems) for e in events[1:3])
+    assert any("Events.1.StreamRevision: says version 9" in p for p in events[2].problems)
+    kinds = {p.kind for p in check_stream(events)}
+    assert kinds == {"undecodable", "gap"}
+
+
+# -- Axon --------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def axon_store(tool_db, open_layout):
+    events, snapshots = docs.axon_documents()
+    tool_db["domainevents"].insert_many(list(reversed(events)))
+    tool_db["snapshotevents"].insert_many(snapshots)
+    return open_layout("axon")
+
+
+def test_axon_sequence_numbers_from_zero_are_versions_from_one(axon_store):
+    infos = {s.stream_id: s for s in axon_store.streams()}
+    assert {k: (v.events, v.first_version, v.last_version, v.stream_type) for k, v in infos.items()} == {
+        "order-1": (3, 1, 3, "Order"), "order-2": (2, 1, 2, "Order")}
+    assert axon_store.stream_types() == ["Order"]
+    assert infos["order-2"].first_time == at(0.5) and infos["order-2"].last_time == at(3)
+    events = all_events(axon_store, "order-1")
+    assert [(e.version, e.type) for e in events] == [
+        (1, "com.shop.OrderCreated"), (2, "com.shop.OrderQuantityChanged"), (3, "com.shop.OrderShipped")]
+    assert [e.time for e in events] == [at(0), at(1), at(2)]
+    assert events[0].data == {"orderId": "order-1", "items": 2}
+    assert events[1].data == {"items": 3}  # a subdocument payload reads as well as JSON text
+    assert events[0].metadata == {"traceId": "t-order-1-0"}
+    assert axon_store.version_at("order-1", at(1.2)) == 2
+
+
+def test_axon_snapshot_sequence_number_is_its_version(axon_store):
+    [snap] = axon_store.snapshots("order-1")
+    assert snap.version == 2 and snap.state == {"orderId": "order-1", "items": 3}
+    assert snap.created_at == at(1.5)
+    assert verify_snapshot(axon_store, snap, default_reducer()).ok
+    state = reconstruct(axon_store, "order-1", default_reducer(), version=2).state
+    assert dict(state) == {"orderId": "order-1", "items": 3}
+
+
+def test_axon_payload_that_is_not_json_is_reported_on_its_event(tool_db, axon_store):
+    tool_db["domainevents"].insert_one(docs.axon_entry("order-2", "Order", 2, 5, "com.shop.OrderNoted", "{not json"))
+    bad = docs.axon_entry("order-2", "Order", 3, 6, "com.shop.OrderNoted", {"note": "x"})
+    del bad["timestamp"]
+    tool_db["domainevents"].insert_one(bad)
+    axon_store.refresh()
+    events = all_events(axon_store, "order-2")
+    assert [e.version for e in events] == [1, 2, 3, 4]
+    assert events[2].data == {} and len(events[2].problems) == 1
+    assert events[2].problems[0].startswith("serializedPayload: payload does not decode as json")
+    assert events[3].data == {"note": "x"} and events[3].problems == ("timestamp: missing (time)",)
+    assert events[1].problems == ()
+
+
+def test_axon_commit_variant(tool_db, open_layout):
+    tool_db["domainevents"].insert_many(docs.axon_commit_documents())
+    store = open_layout("axon-commit")
+    infos = {s.stream_id: s for s in store.streams()}
+    assert {k: (v.events, v.last_version) for k, v in infos.items()} == {"order-1": (3, 3), "order-2": (2, 2)}
+    assert infos["order-1"].first_time == at(0) and infos["order-1"].last_time == at(2)
+    events = all_events(store, "order-1")
+    assert [(e.version, e.type) for e in events] == [
+        (1, "com.shop.OrderCreated"), (2, "com.shop.OrderQuantityChanged"), (3, "com.shop.OrderShipped")]
+    assert [e.time for e in events] == [at(0), at(1), at(2)]
+    assert all(e.problems == () for e in events)
+    assert [e.version for e in all_events(store, "order-1", from_version=3)] == [3]
+
+
+# -- EventFlow ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def eventflow_store(tool_db, open_layout):
+    events, snapshots = docs.eventflow_documents()
+    tool_db["eventflow.events"].insert_many(list(reversed(events)))
+    tool_db["snapShots"].insert_many(snapshots)
+    return open_layout("eventflow")
+
+
+def test_eventflow_type_and_time_come_from_the_metadata_text(eventflow_store):
+    infos = {s.stream_id: s for s in eventflow_store.streams()}
+    assert {k: (v.events, v.last_version, v.stream_type) for k, v in infos.items()} == {
+        "thingy-1a": (3, 3, "ThingyAggregate"), "thingy-2b": (1, 1, "ThingyAggregate"), "user-7": (1, 1, "UserAggregate")}
+    assert infos["thingy-1a"].first_time == at(0) and infos["thingy-1a"].last_time == at(4)
+    assert eventflow_store.streams(type="UserAggregate")[0].stream_id == "user-7"
+    events = all_events(eventflow_store, "thingy-1a")
+    assert [(e.version, e.type) for e in events] == [(1, "ThingyCreated"), (2, "ThingyPinged"), (3, "ThingyDeleted")]
+    assert [e.time for e in events] == [at(0), at(2), at(4)]
+    assert events[0].data == {"Name": "first"} and events[0].metadata["event_version"] == "1"
+    final = reconstruct(eventflow_store, "thingy-1a", default_reducer())
+    assert dict(final.state) == {"Name": "first", "PingId": "p1", "deleted": True}
+
+
+def test_eventflow_snapshot(eventflow_store):
+    [snap] = eventflow_store.snapshots("thingy-1a")
+    assert (snap.version, dict(snap.state)) == (2, {"Name": "first", "PingId": "p1"})
+    assert verify_snapshot(eventflow_store, snap, default_reducer()).ok
+
+
+def test_eventflow_metadata_that_is_not_json_keeps_the_stream_readable(tool_db, eventflow_store):
+    doc = docs.eventflow_event(6, "thingy-2b", "ThingyAggregate", 2, 7, "ThingyPinged", {"PingId": "p2"})
+    doc["Metadata"] = "{\"event_name\": "  # cut short
+    tool_db["eventflow.events"].insert_one(doc)
+    eventflow_store.refresh()
+    events = all_events(eventflow_store, "thingy-2b")
+    assert [e.version for e in events] == [1, 2]
+    assert events[1].data == {"PingId": "p2"}
+    assert any(p.startswith("Metadata: metadata does not decode as json") for p in events[1].problems)
+    assert any(p.startswith("Metadata.event_name: missing") for p in events[1].problems)
+    assert events[0].problems == ()
