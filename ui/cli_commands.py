@@ -140,7 +140,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
             written_streams += 1
         for stream_id, versions in plans:
             for snapshot_version in versions:
-                snapshot = take_snapshot(store, stream_id, reducer, version=snapshot_version, created_by=CREATED_BY)
+                snapshot = take_snapshot(store, stream_id, reducer, version=snapshot_version,
+                                         created_by="eventlens demo")
                 written_snapshots += bool(store.save_snapshot(snapshot))
         progress.finish()
         out(f"wrote {written_streams} streams, {written_events} events, {written_snapshots} snapshots "
@@ -359,7 +360,11 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_copy(args: argparse.Namespace) -> int:
-    """Copy streams with their snapshots into an embedded store file (the source is only read)."""
+    """Copy streams with their snapshots into an embedded store file (the source is only read).
+
+    Copying into a file that already holds a stream continues it, so a second copy brings
+    the file up to date.
+    """
     from store.connect import open_store
     from store.copy import copy_streams
 
@@ -370,32 +375,16 @@ def cmd_copy(args: argparse.Namespace) -> int:
             require_stream(source, stream_id)
         with open_store(args.target, timeout_s=args.timeout) as target:
             progress = Progress("events copied")
-            result = copy_streams(source, target, args.streams or None, progress=_progress_callback(progress))
+
+            def report(copied: int, total: int) -> None:
+                progress.total = total
+                progress.update(copied)
+
+            result = copy_streams(source, target, args.streams or None, progress=report)
             progress.finish()
-            out(f"copied {_describe_copy(result)} to {target.describe()}\n")
+            out(f"copied {result.streams} streams, {result.events} events, {result.snapshots} snapshots "
+                f"to {target.describe()}\n")
     return 0
-
-
-def _progress_callback(progress: Progress) -> Callable[..., None]:
-    """Adapt copy_streams' progress calls (a count first, whatever follows) to a Progress."""
-
-    def report(*values: Any, **_: Any) -> None:
-        counts = [v for v in values if isinstance(v, int)]
-        if counts:
-            progress.update(counts[0])
-
-    return report
-
-
-def _describe_copy(result: Any) -> str:
-    if result is None:
-        return "the streams"
-    if isinstance(result, int):
-        return f"{result} streams"
-    fields = getattr(result, "__dataclass_fields__", None)
-    if fields:
-        return ", ".join(f"{getattr(result, name)} {name}" for name in fields)
-    return str(result)
 
 
 def cmd_layout(args: argparse.Namespace) -> int:
