@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 from typing import Sequence
 from urllib.parse import unquote
@@ -166,29 +165,30 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
 # -- secrets -----------------------------------------------------------------------
 
-_CREDENTIALS = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://(?P<user>[^:@/]*):(?P<password>[^@/]*)@")
-
-
 def secrets_of(uri: str | None) -> list[str]:
-    """The password in ``uri`` as written and decoded, to scrub from any message."""
-    if not uri:
+    """The password in ``uri`` as written and decoded, longest first, to scrub from any message.
+
+    The user info ends at the last "@", as in ``store.uri``: a password holding an unescaped
+    "/" or "@" is still found whole.
+    """
+    if not uri or "://" not in uri:
         return []
-    match = _CREDENTIALS.match(uri)
-    if not match or not match.group("password"):
+    rest = uri.split("://", 1)[1]
+    at = rest.rfind("@")
+    if at < 0 or ":" not in rest[:at]:
         return []
-    raw = match.group("password")
-    return sorted({raw, unquote(raw)}, key=len, reverse=True)
+    raw = rest[:at].split(":", 1)[1]
+    return sorted({raw, unquote(raw)} - {""}, key=len, reverse=True)
 
 
 def scrub(text: str, uri: str | None) -> str:
-    """``text`` with the URI shown redacted and its password removed wherever it appears."""
-    if uri:
-        try:
-            from store.connect import redact
+    """``text`` with every URI in it redacted and the given URI's password removed wherever it appears."""
+    try:
+        from store.uri import redact_text
 
-            text = text.replace(uri, redact(uri))
-        except ImportError:  # the connection module not there: still hide the password below
-            pass
+        text = redact_text(text)
+    except ImportError:  # no store package: the password is still removed below
+        pass
     for secret in secrets_of(uri):
         text = text.replace(secret, "***")
     return text
