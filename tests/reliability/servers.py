@@ -1,0 +1,66 @@
+"""FerretDB processes with extra flags (authentication, TLS) for the fault and security tests.
+
+``tests/servers.py`` starts plain servers; these add flags it has no place for, and ping
+with credentials or TLS where the server needs them.
+"""
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+from pymongo import MongoClient
+from pymongo.errors import PyMongoError
+
+from tests.servers import FerretDB
+
+USER, PASSWORD = "alice", "alice-pw-0d5c1e"
+
+
+class FlaggedFerretDB(FerretDB):
+    """A FerretDB with extra command-line flags; ``ping_uri`` is what proves it is up."""
+
+    def __init__(self, data_dir: Path, flags: list[str], *, ping_uri: str | None = None, ping_options=None):
+        super().__init__(data_dir)
+        self.flags = list(flags)
+        self.ping_uri = ping_uri or self.uri
+        self.ping_options = dict(ping_options or {})
+
+    def start(self, wait_s: float = 30.0) -> "FlaggedFerretDB":
+        if self.running:
+            return self
+        args = [
+            str(self.binary), "--handler=sqlite", f"--sqlite-url=file:{self.data_dir}/",
+            f"--state-dir={self.data_dir}", f"--listen-addr=127.0.0.1:{self.port}",
+            "--debug-addr=127.0.0.1:0", "--telemetry=disable", "--log-level=error", *self.flags,
+        ]
+        with open(self._log, "ab") as log:
+            self.process = subprocess.Popen(args, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"FerretDB exited with {self.process.returncode}: {self._tail()}")
+            client = MongoClient(self.ping_uri, serverSelectionTimeoutMS=500, connectTimeoutMS=500, **self.ping_options)
+            try:
+                client.admin.command("ping")
+                return self
+            except PyMongoError:
+                time.sleep(0.05)
+            finally:
+                client.close()
+        self.stop()
+        raise RuntimeError(f"FerretDB did not answer ping within {wait_s}s: {self._tail()}")
+
+
+def auth_ferretdb(data_dir: Path) -> FlaggedFerretDB:
+    """A FerretDB that enforces logins (v1.24: the experimental new authentication) with one user."""
+    flags = ["--test-enable-new-auth", f"--setup-username={USER}", f"--setup-password={PASSWORD}",
+             "--setup-database=admin"]
+    server = FlaggedFerretDB(data_dir, flags)
+    server.ping_uri = f"mongodb://{USER}:{PASSWORD}@127.0.0.1:{server.port}/"
+    return server.start()
+
+
+def user_uri(server: FerretDB, password: str, db: str = "") -> str:
+    """A URI for the auth server's user with ``password`` (right or wrong)."""
+    return f"mongodb://{USER}:{password}@127.0.0.1:{server.port}/{db}?authSource=admin"
