@@ -395,12 +395,14 @@ def _get_one(doc: Any, path: str) -> Any:
 
 def top_fields(spec: EventsSpec) -> set[str]:
     """The top-level fields an event layout reads: what "rest" leaves out."""
-    paths = [*spec.stream_id, spec.stream_type, spec.type, spec.time, spec.metadata, spec.order_by]
+    paths = [*spec.stream_id, spec.stream_type, spec.type, spec.time, spec.metadata]
     if spec.version == "field":
         paths.append(spec.version_field)
+    if spec.version == "none":
+        paths.append(spec.order_by)
     if spec.payload != REST:
         paths.append(spec.payload)
-    out = {"_id"} if spec.version == "none" and spec.order_by == "_id" else set()
+    out = {"_id"}  # the document's storage key, never part of what happened
     for path in paths:
         for choice in (path or "").split("|"):
             choice = choice.strip()
