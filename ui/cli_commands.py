@@ -6,7 +6,9 @@ folded) to stderr, so that stdout can be piped into other tools.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
+import os
 import sys
 from itertools import chain
 from typing import Any, Callable, Iterator, Sequence
@@ -39,14 +41,77 @@ def note(text: str) -> None:
     sys.stderr.write(text + "\n")
 
 
-def open_from(args: argparse.Namespace, *, read_only: bool | None = None):
-    """Open the store the connection options name."""
+def server_uri(args: argparse.Namespace) -> str | None:
+    """The MongoDB URI the options name (``--uri``, else ``$MONGODB_URI``), or None for an embedded store."""
+    from store.uri import is_mongodb_uri
+
+    uri = args.uri if args.uri is not None else os.environ.get("MONGODB_URI")
+    return uri if uri and is_mongodb_uri(uri) else None
+
+
+def database_name(args: argparse.Namespace, uri: str) -> str:
+    from store.connect import DEFAULT_DB
+    from store.uri import database
+
+    return args.db or database(uri) or DEFAULT_DB
+
+
+@contextlib.contextmanager
+def raw_database(uri: str, name: str, timeout_s: float) -> Iterator[Any]:
+    """A pymongo Database for detection (which samples any collection), closed afterwards."""
+    from pymongo import MongoClient
+
+    from store.codec import CODEC_OPTIONS
+
+    ms = max(1, int(timeout_s * 1000))
+    client = MongoClient(uri, serverSelectionTimeoutMS=ms, connectTimeoutMS=ms, socketTimeoutMS=ms,
+                         tz_aware=True, uuidRepresentation="standard", appname="EventLens CLI")
+    try:
+        yield client.get_database(name, codec_options=CODEC_OPTIONS)
+    finally:
+        client.close()
+
+
+def detected_layout(args: argparse.Namespace, uri: str) -> Any:
+    """The layout for a database when --layout is not given: None for the native layout.
+
+    A database with EventLens's stream catalogue, or with no collections yet, is native (so
+    ``demo`` can fill a new one). Otherwise detection decides; when it is not certain the
+    command stops and names the fields it could not decide, instead of guessing.
+    """
+    from model.errors import LayoutError
+    from store.detect import detect_layout
+
+    name = database_name(args, uri)
+    with raw_database(uri, name, args.timeout) as db:
+        collections = set(db.list_collection_names())
+        if not collections or {"events", "streams"} <= collections:
+            return None
+        proposal = detect_layout(db)
+    if not proposal.certain or proposal.layout is None:
+        undecided = ", ".join(proposal.undecided_fields) or "unknown"
+        raise LayoutError(f"database {name!r} is not in EventLens's layout and detection is not certain "
+                          f"(undecided: {undecided}); give --layout NAME|FILE (see `eventlens layout detect`)")
+    if proposal.preset == "eventlens":
+        return None
+    note(f"using the detected layout {proposal.preset or proposal.layout.name!r} for database {name!r}")
+    return proposal.preset or proposal.layout
+
+
+def open_from(args: argparse.Namespace, *, read_only: bool | None = None, detect: bool = True):
+    """Open the store the connection options name, detecting a MongoDB database's layout if none is given."""
     from store.connect import open_store
 
+    layout = args.layout
+    uri = server_uri(args)
+    if layout is None and uri is not None and detect:
+        # Open the native store first: it reports an unreachable server or a refused login in one line.
+        open_store(uri, args.db, read_only=True, timeout_s=args.timeout).close()
+        layout = detected_layout(args, uri)
     return open_store(
         args.uri,
         args.db,
-        layout=args.layout,
+        layout=layout,
         read_only=args.read_only if read_only is None else read_only,
         timeout_s=args.timeout,
     )
@@ -392,14 +457,21 @@ def cmd_layout(args: argparse.Namespace) -> int:
 
 
 def layout_detect(args: argparse.Namespace) -> int:
-    """Print the proposed layout as TOML; exit 1 naming the undecided fields when not certain."""
+    """Print the proposed layout as TOML, with a confidence and reason per field.
+
+    Exit 1 when detection is not certain, naming the undecided fields on stderr.
+    """
+    from store.connect import open_store
     from store.detect import detect_layout
 
-    with open_from(args, read_only=True) as store:
-        database = getattr(store, "db", None)
-        if database is None:
-            raise CommandError(f"layout detect reads a MongoDB database; {store.describe()} is not one")
-        proposal = detect_layout(database)
+    uri = server_uri(args)
+    if uri is None:
+        raise CommandError("layout detect reads a MongoDB database: give --uri mongodb://... "
+                           "(an embedded store file always has EventLens's own layout)")
+    # The native store reports an unreachable server or a refused login in one line.
+    open_store(uri, args.db, read_only=True, timeout_s=args.timeout).close()
+    with raw_database(uri, database_name(args, uri), args.timeout) as db:
+        proposal = detect_layout(db)
     out(proposal.to_toml().rstrip("\n") + "\n")
     if not proposal.certain:
         undecided = ", ".join(proposal.undecided_fields) or "unknown"
