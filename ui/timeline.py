@@ -449,8 +449,11 @@ class TimelineWidget(QWidget):
         if follow:
             # Live events while the end was in view: keep the width, slide to the new end.
             lo, hi = self._bounds()
-            width = old[1] - old[0]
-            self._set_detail_range(max(lo, hi - width), hi)
+            start = float(self._by_x()[0][0])
+            if old[0] <= start:
+                self._set_detail_range(old[0], hi)  # the whole stream was in view: it stays so
+            else:
+                self._set_detail_range(max(lo, hi - (old[1] - old[0])), hi)
         self._schedule_redraw()
 
     # -- drawing ----------------------------------------------------------------------------------
