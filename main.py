@@ -1,7 +1,6 @@
 """EventLens entry point: no sub-command opens the GUI, a sub-command runs the command line."""
 from __future__ import annotations
 
-import inspect
 import os
 import sys
 from typing import Sequence
@@ -20,11 +19,8 @@ def _run_gui(args) -> int:
             sys.stderr.write(f"eventlens: the GUI needs {missing.name}, which is not installed; "
                              "the commands work without it (see --help)\n")
         return 1
-    options = {"uri": args.uri, "db": args.db, "layout": args.layout, "read_only": args.read_only}
-    parameters = inspect.signature(run).parameters
-    if "timeout_s" in parameters:  # passed only when the GUI takes it
-        options["timeout_s"] = args.timeout
-    return int(run(**options) or 0)
+    return int(run(uri=args.uri, db=args.db, layout=args.layout, read_only=args.read_only,
+                   timeout_s=args.timeout) or 0)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
