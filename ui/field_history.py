@@ -1,0 +1,192 @@
+"""The field history panel: every event that changed one field, with old and new value."""
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QEvent, QModelIndex, QObject, Qt, Signal
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableView, QVBoxLayout, QWidget
+
+from model.diff import format_path
+from model.field_history import MISSING, FieldChange, field_history
+from store.codec import dumps_json
+
+COLUMNS = ("Version", "Time", "Type", "Old", "New")
+VALUE_CHARS = 200
+ABSENT_TEXT = "(absent)"
+VERSION_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+def value_text(value: Any) -> str:
+    """One line for a value: compact JSON for containers and scalars, "(absent)" for MISSING."""
+    if value is MISSING:
+        return ABSENT_TEXT
+    try:
+        text = dumps_json(value).decode("utf-8", "replace")
+    except Exception:  # a value the codec cannot encode is still shown, as Python prints it
+        text = repr(value)
+    return text if len(text) <= VALUE_CHARS else text[: VALUE_CHARS - 1] + "…"
+
+
+def time_text(moment: Any) -> str:
+    if isinstance(moment, datetime):
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(timezone.utc)
+        return moment.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + " UTC"
+    return str(moment)
+
+
+class FieldChangeModel(QAbstractTableModel):
+    """Adapts a list of FieldChange to a table; text is made only for rows on screen."""
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self._changes: list[FieldChange] = []
+
+    def set_changes(self, changes: Sequence[FieldChange]) -> None:
+        self.beginResetModel()
+        self._changes = list(changes)
+        self.endResetModel()
+
+    def changes(self) -> list[FieldChange]:
+        return list(self._changes)
+
+    def change(self, row: int) -> FieldChange:
+        return self._changes[row]
+
+    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._changes)
+
+    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        change = self._changes[index.row()]
+        column = index.column()
+        if role == VERSION_ROLE:
+            return change.version
+        if role == Qt.ItemDataRole.DisplayRole:
+            if column == 0:
+                return str(change.version)
+            if column == 1:
+                return time_text(change.time)
+            if column == 2:
+                return change.type
+            return value_text(change.old if column == 3 else change.new)
+        if role == Qt.ItemDataRole.ToolTipRole and column >= 3:
+            value = change.old if column == 3 else change.new
+            return value_text(value) if value is MISSING else _full_text(value)
+        if role == Qt.ItemDataRole.FontRole and column >= 3:
+            if (change.old if column == 3 else change.new) is MISSING:
+                font = QFont()
+                font.setItalic(True)
+                return font
+        if role == Qt.ItemDataRole.TextAlignmentRole and column == 0:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+
+def _full_text(value: Any) -> str:
+    try:
+        return dumps_json(value, pretty=True).decode("utf-8", "replace")[:4000]
+    except Exception:
+        return repr(value)[:4000]
+
+
+class FieldHistoryPanel(QWidget):
+    """Lists the events that changed one field; double-click or Enter jumps to an event."""
+
+    jumpTo = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._path: tuple = ()
+        self.title = QLabel("Pick a field in the state tree to see its history.")
+        self.title.setWordWrap(True)
+        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.model = FieldChangeModel(self)
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        header.resizeSection(0, 70)
+        header.resizeSection(1, 180)
+        header.resizeSection(2, 140)
+        header.resizeSection(3, 180)
+        self.table.doubleClicked.connect(self._jump_to_index)
+        self.table.installEventFilter(self)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.title)
+        layout.addWidget(self.table)
+
+    # -- content --------------------------------------------------------------------------------
+    def set_history(self, history: Any, path: Sequence[Any]) -> list[FieldChange]:
+        """Compute and show the field's history here (small streams; large ones: a worker and set_changes)."""
+        changes = field_history(history, tuple(path))
+        self.set_changes(path, changes)
+        return changes
+
+    def set_changes(self, path: Sequence[Any], changes: Sequence[FieldChange]) -> None:
+        """Show changes computed elsewhere (a worker) for ``path``."""
+        self._path = tuple(path)
+        self.model.set_changes(changes)
+        name = format_path(self._path) or "(the whole state)"
+        count = len(changes)
+        if count == 0:
+            self.title.setText(f"{name}: no loaded event changed it")
+        else:
+            self.title.setText(f"{name}: changed by {count} event{'s' if count != 1 else ''}")
+
+    def clear(self) -> None:
+        """Show nothing (another stream was opened)."""
+        self._path = ()
+        self.model.set_changes([])
+        self.title.setText("Pick a field in the state tree to see its history.")
+
+    def path(self) -> tuple:
+        return self._path
+
+    def changes(self) -> list[FieldChange]:
+        return self.model.changes()
+
+    def select_version(self, version: int) -> None:
+        """Select the last change at or before ``version`` (follows the cursor); emits nothing."""
+        versions = [c.version for c in self.model.changes()]
+        row = bisect_right(versions, version) - 1
+        if row < 0:
+            self.table.clearSelection()
+            return
+        index = self.model.index(row, 0)
+        self.table.selectRow(row)
+        self.table.scrollTo(index)
+
+    # -- jumping ----------------------------------------------------------------------------------
+    def _jump_to_index(self, index: QModelIndex) -> None:
+        if index.isValid():
+            self.jumpTo.emit(int(self.model.data(index, VERSION_ROLE)))
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.table and event.type() == QEvent.Type.KeyPress:
+            if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+                self._jump_to_index(self.table.currentIndex())
+                return True
+        return super().eventFilter(watched, event)
