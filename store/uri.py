@@ -9,7 +9,7 @@ SCHEMES = ("mongodb://", "mongodb+srv://")
 # Query options whose values are secrets (AWS session tokens live in authMechanismProperties).
 _SECRET_OPTIONS = {"password", "authmechanismproperties", "tlscertificatekeyfilepassword",
                    "sslpemkeypassword", "sslclientcertificatekeypassword"}
-_URI_IN_TEXT = re.compile(r"mongodb(?:\+srv)?://[^\s'\"<>]+", re.IGNORECASE)
+_URI_IN_TEXT = re.compile(r"[a-z][a-z0-9+.-]*://[^\s'\"<>]+", re.IGNORECASE)
 
 
 def is_mongodb_uri(text: str) -> bool:
@@ -33,9 +33,9 @@ def _split(uri: str) -> tuple[str, str, str, str, str]:
 
 
 def redact(uri: str | None) -> str:
-    """``uri`` with its password and secret options removed; other text comes back unchanged."""
-    if not uri or not is_mongodb_uri(uri):
-        return uri or ""
+    """``uri`` (any scheme) with its password and secret options removed; a path comes back unchanged."""
+    if not uri or "://" not in uri:
+        return uri or ""  # a file path: nothing secret in it
     try:
         scheme, userinfo, hosts, path, query = _split(uri)
     except ValueError:
