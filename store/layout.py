@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -661,7 +661,3 @@ def decode_commit(doc: Mapping[str, Any], layout: Layout, *, first_version: int 
         event_type, data, metadata, moment = _decode_fields(reader, spec, None)
         events.append(Event(stream_id, number, event_type, data, metadata, moment, stream_type, tuple(reader.problems)))
     return events
-
-
-def with_name(layout: Layout, name: str) -> Layout:
-    return replace(layout, name=name)

@@ -12,7 +12,7 @@ from model.reconstruct import reconstruct
 from model.reducer import default_reducer
 from model.snapshot import take_snapshot, verify_snapshot
 from tests.layouts import documents as docs
-from tests.layouts.documents import UTC, at
+from tests.layouts.documents import at
 
 
 def all_events(store, stream_id, **bounds):
