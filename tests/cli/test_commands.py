@@ -324,3 +324,15 @@ def test_unknown_stream_is_exit_1_and_one_line(seeded, cli, command, tmp_path):
     result = cli(*command, *seeded.args)
     assert_one_line_error(result, "'nobody-9' does not exist")
     assert result.out == ""
+
+
+def test_demo_gives_the_same_history_on_both_backends(mongo_uri, mongo_db_name, tmp_path, cli):
+    from tests.cli.conftest import Connection
+
+    path = str(tmp_path / "demo.sqlite")
+    embedded = Connection("embedded", path, None, ["--uri", path])
+    mongo = Connection("mongo", mongo_uri, mongo_db_name, ["--uri", mongo_uri, "--db", mongo_db_name])
+    for connection in (embedded, mongo):
+        result = cli("demo", "--streams", "4", "--events-per-stream", "25", "--seed", "3", *connection.args)
+        assert result.code == 0, result.err
+    assert dump_all(cli, embedded) == dump_all(cli, mongo)
