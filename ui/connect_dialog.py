@@ -23,18 +23,10 @@ from ui.settings import Connection, Settings
 
 
 def layout_presets() -> list[str]:
-    """Layout preset names the store offers (none until store.layouts exists)."""
-    try:
-        from store import layouts  # noqa: WPS433 - optional module, built by the core engineers
-    except ImportError:
-        return []
-    for name in ("preset_names", "presets", "PRESETS"):
-        value = getattr(layouts, name, None)
-        if callable(value):
-            value = value()
-        if value:
-            return sorted(value)
-    return []
+    """Layout preset names for foreign stores (the native one is the empty choice)."""
+    from store.layout import preset_names
+
+    return [name for name in preset_names() if name != "eventlens"]
 
 
 def _file_row(edit: QLineEdit, browse: QPushButton) -> QWidget:

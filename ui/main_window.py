@@ -348,8 +348,19 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(text, 10_000)
         self.messageShown.emit(text)
 
+    def _run(self, name: str, fn, *, result=None, error=None, partial=None, track: bool = False,
+             cancellable: bool = True) -> Job:
+        """Queue ``fn`` in the worker with its slots connected; ``track`` shows it in the status bar."""
+        job = self.worker.create(name, fn)
+        for signal, slot in ((job.result, result), (job.error, error), (job.partial, partial)):
+            if slot is not None:
+                signal.connect(slot)
+        if track:
+            self._track(job, cancellable)
+        return self.worker.enqueue(job)
+
     def _track(self, job: Job, cancellable: bool = True) -> Job:
-        """Show a job's progress in the status bar while it runs."""
+        """Show a job's progress in the status bar while it runs (call before enqueueing)."""
         self._long_jobs.append(job)
         job.progress.connect(self._progress)
         job.finished.connect(lambda: self._untrack(job))
@@ -409,6 +420,9 @@ class MainWindow(QMainWindow):
                 layout=connection.layout or None,
                 read_only=connection.read_only,
                 timeout_s=connection.timeout_s,
+                tls_ca_file=connection.tls_ca_file or None,
+                tls_cert_file=connection.tls_cert_file or None,
+                tls_allow_invalid_hostnames=connection.tls_allow_invalid_hostnames or None,
             )
             try:
                 if seed_demo_history and not store.read_only and store.count_streams() == 0:
@@ -418,10 +432,9 @@ class MainWindow(QMainWindow):
                 store.close()
                 raise
 
-        job = self._track(self.worker.submit(f"connecting to {label}", work))
-        job.result.connect(lambda value: self._connected(connection, *value))
-        job.error.connect(lambda exc: self._connect_failed(label, exc))
-        return job
+        return self._run(f"connecting to {label}", work, track=True,
+                         result=lambda value: self._connected(connection, *value),
+                         error=lambda exc: self._connect_failed(label, exc))
 
     def _connected(self, connection: Connection, store, size, types, description: str) -> None:
         self._close_stream()
@@ -459,8 +472,7 @@ class MainWindow(QMainWindow):
         """Ask the store for its size again."""
         if self.store is not None:
             store = self.store
-            job = self.worker.submit("store size", lambda job: store.size())
-            job.result.connect(self._show_size)
+            self._run("store size", lambda job: store.size(), result=self._show_size)
 
     # -- opening a stream -------------------------------------------------------------------
     def _close_stream(self) -> None:
@@ -499,7 +511,7 @@ class MainWindow(QMainWindow):
                 kept = history.extend(batch)
                 done += len(batch)
                 if kept:
-                    job.partial.emit(batch[:kept] if kept < len(batch) else batch)
+                    job.post_partial(batch[:kept] if kept < len(batch) else batch)
                 job.report(done, info.events, f"loading {stream_id}")
                 if history.error is not None:
                     break
@@ -510,12 +522,13 @@ class MainWindow(QMainWindow):
             problems = check_stream(events, reducer)
             return info, snapshots, problems
 
-        job = self._track(self.worker.submit(f"loading {stream_id}", load))
-        self._load_job = job
-        job.partial.connect(lambda batch: self._batch_arrived(history, batch))
-        job.result.connect(lambda value: self._stream_loaded(history, *value))
-        job.error.connect(lambda exc: self._load_failed(history, exc))
-        return job
+        self._load_job = self._run(
+            f"loading {stream_id}", load, track=True,
+            partial=lambda batch: self._batch_arrived(history, batch),
+            result=lambda value: self._stream_loaded(history, *value),
+            error=lambda exc: self._load_failed(history, exc),
+        )
+        return self._load_job
 
     def _batch_arrived(self, history: History, batch: list[Event]) -> None:
         if history is not self.history:
@@ -589,10 +602,11 @@ class MainWindow(QMainWindow):
             kept = history.extend(events) if events and history.last_version == after else 0
             return events[:kept]
 
-        job = self.worker.submit("following", watch)
+        job = self.worker.create("following", watch)
         self._live_job = job
         job.result.connect(lambda events: self._live_arrived(history, job, events))
         job.error.connect(lambda exc: self._live_failed(history, job, exc))
+        self.worker.enqueue(job)
 
     def _live_arrived(self, history: History, job: Job, events: list[Event]) -> None:
         if job is self._live_job:
@@ -748,10 +762,9 @@ class MainWindow(QMainWindow):
             saved = store.save_snapshot(snapshot)
             return saved, snapshot, store.snapshots(stream_id)
 
-        job = self._track(self.worker.submit(f"snapshot of {stream_id} at {version}", work), cancellable=False)
-        job.result.connect(lambda value: self._snapshot_created(stream_id, *value))
-        job.error.connect(lambda exc: self.show_message(f"Snapshot not created: {user_message(exc)}"))
-        return job
+        return self._run(f"snapshot of {stream_id} at {version}", work, track=True, cancellable=False,
+                         result=lambda value: self._snapshot_created(stream_id, *value),
+                         error=lambda exc: self.show_message(f"Snapshot not created: {user_message(exc)}"))
 
     def _snapshot_created(self, stream_id: str, saved: bool, snapshot, snapshots) -> None:
         if stream_id != self.stream_id:
@@ -771,10 +784,9 @@ class MainWindow(QMainWindow):
             return None
         store, reducer = self.store, self.reducer
         self.snapshot_panel.show_message(f"Verifying the snapshot at version {snapshot.version}…")
-        job = self._track(self.worker.submit(f"verifying snapshot at {snapshot.version}", lambda job: verify_snapshot(store, snapshot, reducer)))
-        job.result.connect(self._verified)
-        job.error.connect(lambda exc: self.snapshot_panel.show_message(f"Could not verify: {user_message(exc)}"))
-        return job
+        return self._run(f"verifying snapshot at {snapshot.version}", lambda job: verify_snapshot(store, snapshot, reducer),
+                         track=True, result=self._verified,
+                         error=lambda exc: self.snapshot_panel.show_message(f"Could not verify: {user_message(exc)}"))
 
     def _verified(self, verification) -> None:
         self.snapshot_panel.show_verification(verification)
@@ -788,10 +800,8 @@ class MainWindow(QMainWindow):
 
     def use_reducer_file(self, path: str) -> Job:
         """Load a reducer the user named, then reload the open stream with it."""
-        job = self.worker.submit("loading reducer", lambda job: load_reducer(path))
-        job.result.connect(self._reducer_loaded)
-        job.error.connect(lambda exc: self.show_message(f"Reducer not loaded: {user_message(exc)}"))
-        return job
+        return self._run("loading reducer", lambda job: load_reducer(path), result=self._reducer_loaded,
+                         error=lambda exc: self.show_message(f"Reducer not loaded: {user_message(exc)}"))
 
     def _reducer_loaded(self, reducer) -> None:
         self.reducer = reducer
@@ -841,7 +851,7 @@ class MainWindow(QMainWindow):
                         out.write(dumps_json(to_jsonable(doc)).decode() + "\n")
             return path
 
-        return self._export_job(self.worker.submit("exporting events", work))
+        return self._export_job("exporting events", work)
 
     def export_state(self, path: str) -> Job | None:
         """Write the state at the cursor to ``path`` as JSON."""
@@ -856,7 +866,7 @@ class MainWindow(QMainWindow):
                 out.write(dumps_json(state, pretty=True))
             return path
 
-        return self._export_job(self.worker.submit("exporting state", work))
+        return self._export_job("exporting state", work)
 
     def export_timeline(self, path: str) -> None:
         """Save the timeline as an image (drawing is UI work, so it runs here)."""
@@ -868,11 +878,13 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Exported {path}", 5000)
         self.exported.emit(str(path))
 
-    def _export_job(self, job: Job) -> Job:
-        self._track(job)
-        job.result.connect(lambda path: (self.statusBar().showMessage(f"Exported {path}", 5000), self.exported.emit(str(path))))
-        job.error.connect(lambda exc: self.show_message(f"Export failed: {user_message(exc)}"))
-        return job
+    def _export_job(self, name: str, work) -> Job:
+        return self._run(name, work, track=True, result=self._exported,
+                         error=lambda exc: self.show_message(f"Export failed: {user_message(exc)}"))
+
+    def _exported(self, path: str) -> None:
+        self.statusBar().showMessage(f"Exported {path}", 5000)
+        self.exported.emit(str(path))
 
     # -- layout and shutdown -------------------------------------------------------------------
     def _restore_layout(self) -> None:

@@ -6,7 +6,7 @@ settings file. Tests pass their own ini path so they never touch the user's sett
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from PySide6.QtCore import QByteArray, QSettings
 
@@ -34,7 +34,7 @@ class Connection:
         return self.uri.startswith(("mongodb://", "mongodb+srv://"))
 
     def full_uri(self) -> str:
-        """The URI to open: the password and the TLS options merged in."""
+        """The URI to open, with the typed password merged in (TLS goes to open_store as options)."""
         if not self.is_mongo:
             return self.uri
         parts = urlsplit(self.uri)
@@ -42,14 +42,7 @@ class Connection:
         if self.password and "@" in netloc:
             user = netloc.rsplit("@", 1)[0].split(":", 1)[0]
             netloc = f"{user}:{quote(self.password, safe='')}@{netloc.rsplit('@', 1)[1]}"
-        query = dict(parse_qsl(parts.query, keep_blank_values=True))
-        if self.tls_ca_file:
-            query.update(tls="true", tlsCAFile=self.tls_ca_file)
-        if self.tls_cert_file:
-            query.update(tls="true", tlsCertificateKeyFile=self.tls_cert_file)
-        if self.tls_allow_invalid_hostnames:
-            query.update(tls="true", tlsAllowInvalidHostnames="true")
-        return urlunsplit((parts.scheme, netloc, parts.path, urlencode(query, safe="/:"), parts.fragment))
+        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
     def redacted(self) -> "Connection":
         """The same connection without any secret, fit to save or show."""

@@ -83,9 +83,9 @@ class StreamTableModel(QAbstractTableModel):
             return total, page
 
         self._fetching = True
-        job = self._worker.submit("list streams", count_and_first_page)
-        job.result.connect(lambda value: self._first_page(gen, *value))
-        job.error.connect(lambda exc: self._failed(gen, exc))
+        self._worker.submit("list streams", count_and_first_page,
+                            result=lambda value: self._first_page(gen, *value),
+                            error=lambda exc: self._failed(gen, exc))
 
     def mark_problems(self, stream_id: str, count: int) -> None:
         """Mark a stream that the integrity check found problems in."""
@@ -174,12 +174,12 @@ class StreamTableModel(QAbstractTableModel):
         store, gen, offset = self._store, self._generation, len(self._rows)
         match, type_, sort, desc, size = self._match, self._type, self._sort, self._descending, self._page_size
         self._fetching = True
-        job = self._worker.submit(
+        self._worker.submit(
             "list streams",
             lambda job: store.streams(type=type_, match=match, sort=sort, descending=desc, offset=offset, limit=size),
+            result=lambda page: self._next_page(gen, page),
+            error=lambda exc: self._failed(gen, exc),
         )
-        job.result.connect(lambda page: self._next_page(gen, page))
-        job.error.connect(lambda exc: self._failed(gen, exc))
 
     def sort(self, column: int, order=Qt.SortOrder.AscendingOrder) -> None:
         """Sort on the server by the column's key; reloads from the first page."""

@@ -6,24 +6,44 @@ on the network. A task reports progress, partial results, its result or its erro
 """
 from __future__ import annotations
 
+import ctypes
 import logging
 import queue
+import sys
+from collections import deque
 import threading
 import weakref
 from typing import Any, Callable
 
+import shiboken6
 from PySide6.QtCore import QObject, QThread, Signal
 
 from model.errors import CancelledError, EventLensError
 
 log = logging.getLogger(__name__)
 
+
+def _pin_singletons() -> None:
+    """Work around PySide6 6.12 on Python 3.11: some bindings return True or None without
+    taking a reference (``SignalInstance.emit()`` returns True so; pyqtgraph's pixelVectors
+    meets a None one), so each call drops a reference and after a few thousand calls the
+    interpreter aborts with "deallocating True or False" / "deallocating None". Python 3.12+
+    makes these singletons immortal; here we give them the same effectively endless count."""
+    if sys.version_info >= (3, 12):
+        return
+    for value in (True, False, None):
+        ctypes.c_ssize_t.from_address(id(value)).value += 1 << 40
+
+
+_pin_singletons()
+
 _live: "weakref.WeakSet[Worker]" = weakref.WeakSet()
 
 
 def live_workers() -> list["Worker"]:
     """Workers whose thread is still running (tests fail when one is left behind)."""
-    return [w for w in _live if w.isRunning()]
+    # a deleted QThread was finished (Qt aborts on destroying a running one)
+    return [w for w in list(_live) if shiboken6.isValid(w) and w.isRunning()]
 
 
 def user_message(error: BaseException) -> str:
@@ -34,19 +54,41 @@ def user_message(error: BaseException) -> str:
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
+class Callbacks:
+    """A signal-like list of Python callables, called in the UI thread by the job.
+
+    Values stay Python objects end to end: nothing is copied through Qt's metatype system,
+    and a slot can take any value, None included.
+    """
+
+    def __init__(self) -> None:
+        self._slots: list[Callable[[Any], Any]] = []
+
+    def connect(self, slot: Callable[[Any], Any]) -> None:
+        self._slots.append(slot)
+
+    def emit(self, value: Any) -> None:
+        for slot in list(self._slots):
+            slot(value)
+
+
 class Job(QObject):
     """One queued call; the function receives the job to report progress and check for cancel."""
 
     progress = Signal(int, int, str)  # done, total (0 = unknown), what
-    partial = Signal(object)  # a piece of the result, e.g. a batch of events
-    result = Signal(object)
-    error = Signal(object)  # the exception
     finished = Signal()  # after result or error, always
+    # values cross threads through a deque and this argument-less signal (see Callbacks)
+    _ready = Signal()
 
     def __init__(self, name: str, fn: Callable[["Job"], Any]):
         super().__init__()
         self.name, self._fn = name, fn
         self._cancel = threading.Event()
+        self._outbox: "deque[tuple[str, Any]]" = deque()
+        self.partial = Callbacks()  # pieces of the result, e.g. batches of events
+        self.result = Callbacks()
+        self.error = Callbacks()  # the exception
+        self._ready.connect(self._deliver)  # queued: the job lives in the UI thread
         self.done = False
 
     @property
@@ -66,6 +108,22 @@ class Job(QObject):
         """Emit progress (from the worker thread)."""
         self.progress.emit(int(done), int(total), what or self.name)
 
+    def post_partial(self, value: Any) -> None:
+        """Send a piece of the result to the UI thread (from the worker thread)."""
+        self._post("partial", value)
+
+    def _post(self, kind: str, value: Any = None) -> None:
+        self._outbox.append((kind, value))
+        self._ready.emit()
+
+    def _deliver(self) -> None:
+        while self._outbox:
+            kind, value = self._outbox.popleft()
+            if kind == "finished":
+                self.finished.emit()
+            else:
+                getattr(self, kind).emit(value)
+
     def _run(self) -> None:
         try:
             if self._cancel.is_set():
@@ -75,11 +133,11 @@ class Job(QObject):
             if not isinstance(exc, EventLensError):
                 log.exception("task %s failed", self.name)
             self.done = True
-            self.error.emit(exc)
+            self._post("error", exc)
         else:
             self.done = True
-            self.result.emit(value)
-        self.finished.emit()
+            self._post("result", value)
+        self._post("finished")
 
 
 class Worker(QThread):
@@ -96,12 +154,25 @@ class Worker(QThread):
         self._jobs: set[Job] = set()
         _live.add(self)
 
-    def submit(self, name: str, fn: Callable[[Job], Any]) -> Job:
-        """Queue ``fn(job)``; connect to the job's signals before control returns to the event loop."""
+    def submit(self, name: str, fn: Callable[[Job], Any], *, result=None, error=None, partial=None,
+               progress=None) -> Job:
+        """Queue ``fn(job)`` with its slots connected first (a job may end before submit returns)."""
+        job = self.create(name, fn)
+        for signal, slot in ((job.result, result), (job.error, error), (job.partial, partial), (job.progress, progress)):
+            if slot is not None:
+                signal.connect(slot)
+        return self.enqueue(job)
+
+    def create(self, name: str, fn: Callable[[Job], Any]) -> Job:
+        """A job not yet queued: connect its signals, then enqueue() it."""
         job = Job(name, fn)
         # keep the job alive until its last signal reached the UI thread
         self._jobs.add(job)
         job.finished.connect(lambda: self._jobs.discard(job))
+        return job
+
+    def enqueue(self, job: Job) -> Job:
+        """Queue a created job; it runs after every job queued before it."""
         with self._lock:
             self._pending += 1
         if not self.isRunning():
@@ -124,8 +195,7 @@ class Worker(QThread):
                 job.cancel()
 
     def stop(self, timeout_ms: int = 15000) -> bool:
-        """Cancel everything, end the thread and wait for it; True when it ended in time."""
-        self.cancel_all()
+        """Run what is queued (cancel_all() first to drop it), end the thread and wait; True when it ended."""
         if self.isRunning():
             self._queue.put(None)
             return self.wait(timeout_ms)
