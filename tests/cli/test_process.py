@@ -85,3 +85,28 @@ def test_a_password_never_appears_with_a_real_server(mongo_uri, mongo_db_name, c
     process = run_process("events", "nobody", "--uri", uri, "--db", mongo_db_name, "--timeout", "2")
     outputs.append(process.out + process.err)
     assert not [text for text in outputs if SECRET in text]
+
+
+def test_the_cli_runs_without_qt(tmp_path):
+    # Qt made unimportable, as on a server without it: every command still works (the GUI only is lazy).
+    import subprocess
+    import sys
+
+    from tests.cli.conftest import ROOT
+
+    path = tmp_path / "noqt.sqlite"
+    code = (
+        "import sys, runpy\n"
+        "for name in ('PySide6', 'shiboken6', 'pyqtgraph'): sys.modules[name] = None\n"
+        f"for argv in (['demo', '--streams', '2', '--events-per-stream', '3'], ['streams', '--json']):\n"
+        f"    sys.argv = ['main.py', *argv, '--uri', {str(path)!r}]\n"
+        "    try:\n"
+        f"        runpy.run_path({str(ROOT / 'main.py')!r}, run_name='__main__')\n"
+        "    except SystemExit as exit_:\n"
+        "        assert exit_.code == 0, exit_.code\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert done.returncode == 0, done.stderr
+    wrote, listing = done.stdout.split("\n", 1)  # demo's one line, then the JSON array
+    assert wrote.startswith("wrote 2 streams, 6 events")
+    assert [s["stream_id"] for s in json.loads(listing)] == ["account-1", "user-1"]
