@@ -268,7 +268,7 @@ class TimelineWidget(QWidget):
         for name in dict.fromkeys(types):  # first appearance order, at C speed
             if name not in lookup:
                 self._add_type(name)
-        return np.fromiter((lookup[name] for name in types), dtype=np.int16, count=len(types))
+        return np.fromiter(map(lookup.__getitem__, types), dtype=np.int16, count=len(types))
 
     def _add_type(self, name: str) -> None:
         if len(self._names) >= np.iinfo(np.int16).max:
@@ -317,8 +317,11 @@ class TimelineWidget(QWidget):
 
     def _by_x(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         # Versions are ascending; times usually are, but bad data may go back: sort once then.
+        # x is float64 in both modes: searchsorted with a float on an int64 array would
+        # convert the whole array on every call (2 ms per cursor move at a million events).
         if self._sorted is None:
-            x, codes, versions = self._x(), self._events.codes, self._events.versions
+            x = self._x().astype(np.float64, copy=self._mode == "version")
+            codes, versions = self._events.codes, self._events.versions
             if len(x) > 1 and not bool(np.all(x[1:] >= x[:-1])):
                 order = np.argsort(x, kind="stable")
                 x, codes, versions = x[order], codes[order], versions[order]
