@@ -15,7 +15,8 @@ from typing import Any, Callable, Iterator, Sequence
 
 from model.errors import ConflictError, EventLensError, ReadOnlyError, StreamNotFound
 from model.event import Snapshot, StreamInfo
-from ui.cli_output import Progress, event_record, iso, json_text, table
+from store.codec import dumps_json, to_jsonable
+from ui.cli_output import Progress, event_record, iso, table
 
 #: Events per append in ``demo``: large enough to be fast, small enough to bound memory.
 DEMO_CHUNK = 5000
@@ -139,16 +140,14 @@ def refuse_if_read_only(args: argparse.Namespace, what: str) -> None:
         raise ReadOnlyError(what)
 
 
-def encoder() -> Callable[[Any], Any]:
-    from store.codec import to_jsonable
+def pretty(value: Any) -> str:
+    """Indented JSON text (BSON values in the codec's lossless form), ending in a newline."""
+    return dumps_json(to_jsonable(value), pretty=True).decode("utf-8") + "\n"
 
-    return to_jsonable
 
-
-def dumps():
-    from store.codec import dumps_json
-
-    return dumps_json
+def compact(value: Any) -> str:
+    """One-line JSON text (BSON values in the codec's lossless form)."""
+    return dumps_json(to_jsonable(value)).decode("utf-8")
 
 
 def all_streams(store, **filters: Any) -> Iterator[StreamInfo]:
@@ -237,7 +236,7 @@ def cmd_streams(args: argparse.Namespace) -> int:
         listing = all_streams(store, sort=args.sort, descending=args.descending, **filters)
         infos = [info for _, info in zip(range(args.limit), listing)] if args.limit else list(listing)
         if args.json:
-            out(json_text([stream_record(i) for i in infos], dumps()) + "\n")
+            out(pretty([stream_record(i) for i in infos]))
         else:
             headers = ("STREAM", "TYPE", "EVENTS", "FIRST", "LAST", "FIRST TIME", "LAST TIME")
             rows = [(i.stream_id, i.stream_type, i.events, i.first_version, i.last_version,
@@ -257,7 +256,6 @@ def cmd_events(args: argparse.Namespace) -> int:
     ``problems`` when the store could not decode something). csv: the same columns, data and
     metadata as JSON text; BSON values use the codec's lossless JSON form in both.
     """
-    encode, dump = encoder(), dumps()
     with open_from(args) as store:
         require_stream(store, args.stream)
         batches = store.read(args.stream, from_version=args.from_version, to_version=args.to_version)
@@ -267,12 +265,12 @@ def cmd_events(args: argparse.Namespace) -> int:
             for batch in batches:
                 writer.writerows(
                     (e.stream_id, e.version, e.type, iso(e.time),
-                     dump(encode(e.data)).decode(), dump(encode(e.metadata)).decode())
+                     compact(e.data), compact(e.metadata))
                     for e in batch
                 )
         else:
             for batch in batches:
-                out("".join(dump(event_record(e, encode)).decode() + "\n" for e in batch))
+                out("".join(compact(event_record(e, to_jsonable)) + "\n" for e in batch))
     return 0
 
 
@@ -295,7 +293,7 @@ def cmd_state(args: argparse.Namespace) -> int:
         require_stream(store, args.stream)
         result = reconstruct(store, args.stream, reducer, version=args.version, at=args.at,
                              use_snapshots=not args.no_snapshots)
-        out(json_text(encoder()(result.state), dumps()) + "\n")
+        out(pretty(result.state))
         note(describe_reconstruction(args.stream, result))
     return 0
 
@@ -310,7 +308,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
         require_stream(store, args.stream)
         old = reconstruct(store, args.stream, reducer, version=args.v1)
         new = reconstruct(store, args.stream, reducer, version=args.v2)
-        out(json_text(diff(old.state, new.state).to_dict(encoder()), dumps()) + "\n")
+        out(pretty(diff(old.state, new.state).to_dict(to_jsonable)))
     return 0
 
 
@@ -351,7 +349,7 @@ def snapshot_list(args: argparse.Namespace) -> int:
         require_stream(store, args.stream)
         snapshots = store.snapshots(args.stream)
         if args.json:
-            out(json_text([snapshot_record(s) for s in snapshots], dumps()) + "\n")
+            out(pretty([snapshot_record(s) for s in snapshots]))
         else:
             rows = [(s.version, s.reducer.name, s.reducer.fingerprint[:12], iso(s.created_at), s.created_by,
                      "yes" if s.foreign else "") for s in snapshots]
@@ -369,7 +367,6 @@ def snapshot_verify(args: argparse.Namespace) -> int:
 
     reducer = reducer_from(args)
     bad = 0
-    encode, dump = encoder(), dumps()
     with open_from(args) as store:
         require_stream(store, args.stream)
         snapshots = store.snapshots(args.stream)
@@ -383,7 +380,7 @@ def snapshot_verify(args: argparse.Namespace) -> int:
                 bad += 1
                 out(f"{label}: DIFFERS\n")
                 if verdict.diff is not None:
-                    out(json_text(verdict.diff.to_dict(encode), dump) + "\n")
+                    out(pretty(verdict.diff.to_dict(to_jsonable)))
             else:
                 out(f"{label}: ok\n")
         note(f"{len(snapshots)} snapshots checked, {bad} differ" if snapshots else f"{args.stream}: no snapshots")

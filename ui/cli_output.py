@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 import time
 from datetime import datetime, timezone
-from typing import Any, Callable, Mapping, Sequence, TextIO
+from typing import Any, Callable, Sequence, TextIO
 
 from model.event import Event
 
@@ -95,8 +95,3 @@ class Progress:
         if self.shown and getattr(self.stream, "isatty", lambda: False)():
             self.stream.write("\n")
             self.stream.flush()
-
-
-def json_text(value: Mapping[str, Any] | Sequence[Any] | Any, dumps: Callable[..., bytes], *, pretty: bool = True) -> str:
-    """JSON text through the shared codec (orjson), as str for writing to stdout."""
-    return dumps(value, pretty=pretty).decode("utf-8")
