@@ -81,6 +81,26 @@ def bucket_events(
     return xs[index], codes[index], versions[index], counts[present]
 
 
+class UtcDateAxis(pg.DateAxisItem):
+    """UTC dates where finer labels make room for coarser ones ("Feb" and "02" collided)."""
+
+    MIN_GAP_PX = 36
+
+    def tickValues(self, minVal: float, maxVal: float, size: float) -> list:
+        levels = super().tickValues(minVal, maxVal, size)
+        room = self.MIN_GAP_PX * (maxVal - minVal) / max(size, 1.0)
+        kept = np.empty(0)
+        result = []
+        for spacing, values in levels:
+            values = np.asarray(values, dtype=np.float64)
+            if len(kept) and len(values):
+                near = np.min(np.abs(values[:, None] - kept[None, :]), axis=1) < room
+                values = values[~near]
+            result.append((spacing, values.tolist()))
+            kept = np.concatenate([kept, values])
+        return result
+
+
 class _Columns:
     """Growable numpy columns: appending a live event costs amortised O(1)."""
 
@@ -207,8 +227,10 @@ class TimelineWidget(QWidget):
         self.cursor = pg.InfiniteLine(
             pos=0, angle=90, movable=True, pen=pg.mkPen("#d62728", width=2),
             hoverPen=pg.mkPen("#ff5050", width=3), label="",
-            labelOpts={"position": 0.97, "color": self._fg, "fill": pg.mkBrush(self._bg),
-                       "anchors": [(0, 0), (0, 0)]},
+            # At the bottom: the lowest row is the first type seen (a creation, usually rare), and
+            # the top holds the snapshot marks the label would hide.
+            labelOpts={"position": 0.04, "color": self._fg, "fill": pg.mkBrush(self._bg),
+                       "anchors": [(0, 1), (0, 1)]},
         )
         self.cursor.setZValue(20)
         self.detail.addItem(self.cursor, ignoreBounds=True)
@@ -388,7 +410,10 @@ class TimelineWidget(QWidget):
 
     def _set_axes(self, mode: str) -> None:
         for plot in (self.detail, self.overview):
-            axis = pg.DateAxisItem(orientation="bottom", utcOffset=0) if mode == "time" else pg.AxisItem("bottom")
+            if mode == "time":
+                axis = UtcDateAxis(orientation="bottom", utcOffset=0)
+            else:
+                axis = pg.AxisItem("bottom")
             axis.setPen(self._fg)
             axis.setTextPen(self._fg)
             plot.setAxisItems({"bottom": axis})

@@ -283,3 +283,19 @@ def test_export_image_writes_a_png_of_the_widget(timeline, tmp_path):
     assert len(colours) > 5
     with pytest.raises(EventLensError, match="could not write the timeline image"):
         timeline.export_image(tmp_path / "missing-dir" / "x.png")
+
+
+def test_time_axis_labels_keep_apart(timeline):
+    # About 80 days on 900 px: month labels and 5-day labels used to print "Feb" over "02".
+    from ui.timeline import UtcDateAxis
+
+    timeline.set_events(np.array([1, 2]), np.array([1705000000.0, 1712000000.0]), ["A", "B"])
+    timeline.set_axis("time")
+    axis = timeline.detail.getAxis("bottom")
+    assert isinstance(axis, UtcDateAxis)
+    lo, hi = 1705000000.0, 1712000000.0
+    levels = axis.tickValues(lo, hi, 900)
+    values = sorted(v for _, vs in levels for v in vs)
+    assert len(values) >= 8
+    gaps = np.diff(values) * 900 / (hi - lo)
+    assert gaps.min() >= UtcDateAxis.MIN_GAP_PX
