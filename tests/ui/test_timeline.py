@@ -293,6 +293,7 @@ def test_time_axis_labels_keep_apart(timeline):
     timeline.set_axis("time")
     axis = timeline.detail.getAxis("bottom")
     assert isinstance(axis, UtcDateAxis)
+    timeline.grab()  # the axis learns its font metrics when it paints
     lo, hi = 1705000000.0, 1712000000.0
     levels = axis.tickValues(lo, hi, 900)
     values = sorted(v for _, vs in levels for v in vs)
