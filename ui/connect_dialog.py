@@ -114,6 +114,7 @@ class ConnectDialog(QDialog):
         layout.addWidget(self.tls_group)
         layout.addWidget(self.hint)
         layout.addWidget(self.buttons)
+        self.setMinimumWidth(self.fontMetrics().averageCharWidth() * 90)
 
         self.mongo_radio.toggled.connect(self._kind_changed)
         self.set_connection(initial or (self._recent[0] if self._recent else Connection()))
@@ -134,6 +135,7 @@ class ConnectDialog(QDialog):
         self.cert_edit.setText(c.tls_cert_file)
         self.invalid_hosts_box.setChecked(c.tls_allow_invalid_hostnames)
         self.password_edit.clear()
+        self.uri_edit.setCursorPosition(0)
         self._kind_changed()
 
     def connection(self) -> Connection:

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidge
 from model.event import Event
 from ui.theme import mark_color
 
-COLUMNS = ("Version", "Time", "Type", "Summary")
+COLUMNS = ("Version", "Time (UTC)", "Type", "Summary")
 SUMMARY_CHARS = 160
 
 
@@ -134,7 +134,7 @@ class EventList(QTableView):
         header = self.horizontalHeader()
         # widths from the font, never ResizeToContents: that measures every one of a million rows
         fm = self.fontMetrics()
-        for col, sample in ((0, "10000000"), (1, "2024-01-01 00:00:00"), (2, "⚠ SomethingHappenedEvent")):
+        for col, sample in ((0, "10000000"), (1, "2024-01-01 00:00:00"), (2, "⚠ TransferReceived")):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
             header.resizeSection(col, fm.horizontalAdvance(sample) + fm.averageCharWidth() * 3)
         header.setStretchLastSection(True)

@@ -243,6 +243,7 @@ class MainWindow(QMainWindow):
         self.compare_box.toggled.connect(lambda _: self._show_cursor())
         self.compare_spin.valueChanged.connect(lambda _: self.compare_box.isChecked() and self._show_cursor())
         self.axis_box = QCheckBox("Version axis")
+        self.axis_box.setChecked(True)  # the timeline starts on versions
         self.axis_box.toggled.connect(lambda on: self.timeline.set_axis("version" if on else "time"))
         self.live_box = QCheckBox("Follow live")
         self.live_box.setChecked(True)
@@ -894,10 +895,14 @@ class MainWindow(QMainWindow):
         else:
             fm = self.fontMetrics()
             self.resize(fm.averageCharWidth() * 200, fm.height() * 50)
+        width, height = self.width(), self.height()
+        # first run: proportions that show every column; later runs restore what the user chose
+        defaults = {"main": [width * 27 // 100, width * 73 // 100], "right": [height * 2 // 5, height * 3 // 5],
+                    "lower": [width * 36 // 100, width * 37 // 100]}
         for name, splitter in self._splitters().items():
             state = self.settings.load_bytes(f"splitters/{name}")
-            if state is not None:
-                splitter.restoreState(state)
+            if state is None or not splitter.restoreState(state):
+                splitter.setSizes(defaults[name])
 
     def _splitters(self) -> dict[str, QSplitter]:
         return {"main": self.main_split, "right": self.right_split, "lower": self.lower_split}

@@ -67,6 +67,7 @@ class SnapshotPanel(QWidget):
         self.result.setMaximumBlockCount(MAX_DIFF_LINES + 10)
         self.note = QLabel("")
         self.note.setWordWrap(True)
+        self.note.hide()
         buttons = QHBoxLayout()
         buttons.addWidget(self.create_button)
         buttons.addWidget(self.verify_button)
@@ -121,6 +122,7 @@ class SnapshotPanel(QWidget):
         self.create_button.setEnabled(writable)
         self.create_button.setToolTip("" if writable else reason)
         self.note.setText("" if writable else reason)
+        self.note.setVisible(not writable)
 
     def show_verification(self, verification) -> None:
         """Show a Verification's verdict and differences."""

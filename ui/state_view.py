@@ -6,7 +6,7 @@ from typing import Any, Mapping
 
 from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtGui import QStandardItem, QStandardItemModel
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTreeView, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QTreeView, QVBoxLayout, QWidget
 
 from model.diff import Diff, format_path
 from ui.theme import mark_color
@@ -73,9 +73,13 @@ class StateView(QWidget):
         self.tree.header().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.tree.header().setSectionResizeMode(2, QHeaderView.ResizeMode.Interactive)
         self.tree.header().resizeSection(2, self.fontMetrics().horizontalAdvance("x" * 10))
+        self.legend = QLabel(self._legend_html())
+        heading = QHBoxLayout()
+        heading.addWidget(self.title, 1)
+        heading.addWidget(self.legend)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.title)
+        layout.addLayout(heading)
         layout.addWidget(self.tree)
         self._state: Any = None
         self._marks: dict[Path, str] = {}
@@ -84,6 +88,13 @@ class StateView(QWidget):
         self.tree.expanded.connect(lambda index: self._expanded.add(self._path_of(index)))
         self.tree.collapsed.connect(lambda index: self._expanded.discard(self._path_of(index)))
         self.tree.selectionModel().currentChanged.connect(self._current_changed)
+
+    def _legend_html(self) -> str:
+        swatches = []
+        for kind in ("added", "changed", "removed"):
+            colour = mark_color(kind, self.palette()).name()
+            swatches.append(f'<span style="background-color:{colour}">&nbsp;{kind}&nbsp;</span>')
+        return "&nbsp;".join(swatches)
 
     # -- showing ------------------------------------------------------------------------
     def show_state(self, state: Mapping[str, Any] | None, change: Diff | None = None, title: str = "") -> None:

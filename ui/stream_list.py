@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 from model.event import StreamInfo
 from ui.workers import Job, Worker
 
-COLUMNS = ("Stream", "Type", "Events", "Last change")
+COLUMNS = ("Stream", "Type", "Events", "Last change (UTC)")
 SORT_KEYS = ("stream_id", "stream_type", "events", "last_time")
 PAGE_SIZE = 200
 
@@ -212,9 +212,9 @@ class StreamBrowser(QWidget):
         self.view.setWordWrap(False)
         self.view.setAlternatingRowColors(True)
         header = self.view.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setStretchLastSection(True)
         fm = self.view.fontMetrics()  # widths from the font: no per-row measuring
-        for col, sample in ((1, "SomeStreamType"), (2, "1,000,000"), (3, "2024-01-01 00:00:00")):
+        for col, sample in ((0, "account-000000"), (1, "account"), (2, "1,000,000")):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
             header.resizeSection(col, fm.horizontalAdvance(sample) + fm.averageCharWidth() * 3)
         self.view.verticalHeader().setDefaultSectionSize(fm.height() + fm.height() // 3)
