@@ -5,9 +5,10 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Iterator, Protocol
 
 from model.errors import CancelledError
+from model.freeze import FrozenDict, freeze
 
 Path = tuple[Any, ...]
 
@@ -91,6 +92,24 @@ def same_value(old: Any, new: Any) -> bool:
     return old == new
 
 
+def _walk(history: Any, state: Mapping[str, Any], first: int, last: int) -> Iterator[tuple[int, Any]]:
+    # The loaded events were all folded once already (History.extend checked versions, the
+    # reducer's result and its time), so evolve is called directly here: state_at per version
+    # would arm the watchdog and slice the event list for every single step (5x slower).
+    evolve = history.reducer.evolve
+    version = first - 1
+    try:
+        for event in history.events(first, last):
+            new = evolve(state, event)
+            state = new if type(new) is FrozenDict else freeze(new)
+            version = event.version
+            yield version, state
+    except Exception:
+        # Whatever a reducer does differently the second time, state_at reports it, located.
+        for v in range(version + 1, last + 1):
+            yield v, history.state_at(v)
+
+
 def field_history(
     history: _History,
     path: Path,
@@ -114,11 +133,14 @@ def field_history(
     if total == 0:
         return changes
     states = getattr(history, "states", None)
+    start = history.state_at(first - 1)
     if callable(states):
         steps = states(first, last)  # (version, state) pairs, when History offers the walk
+    elif hasattr(history, "reducer") and hasattr(history, "events"):
+        steps = _walk(history, start, first, last)
     else:
         steps = ((v, history.state_at(v)) for v in range(first, last + 1))
-    previous = value_at(history.state_at(first - 1), path)
+    previous = value_at(start, path)
     done = 0
     for version, state in steps:
         current = value_at(state, path)

@@ -121,3 +121,44 @@ def test_value_helpers():
     assert same_value(float("nan"), float("nan"))
     assert not same_value({"a": 1}, {"a": True})
     assert same_value([1, {"a": 2}], [1, {"a": 2}])
+
+
+class OnlyStateAt:
+    """The minimal history protocol: no reducer or event list to walk with."""
+
+    def __init__(self, history: History):
+        self._h = history
+        self.first_version, self.last_version = history.first_version, history.last_version
+
+    def state_at(self, version):
+        return self._h.state_at(version)
+
+    def event(self, version):
+        return self._h.event(version)
+
+
+def brute_force(history: History, path: tuple) -> list[tuple[int, object, object]]:
+    """Independent reference: compare the state before and after every event."""
+    result = []
+    for v in range(history.first_version, history.last_version + 1):
+        old, new = value_at(history.state_at(v - 1), path), value_at(history.state_at(v), path)
+        if not same_value(old, new):
+            result.append((v, old, new))
+    return result
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_walk_agrees_with_state_at_for_every_version(seed):
+    import random
+
+    rng = random.Random(seed)
+    kinds = ["ThingCreated", "ThingChanged", "ThingChanged", "ThingChanged", "ThingDeleted"]
+    specs = []
+    for _ in range(400):
+        data = {k: rng.choice([0, 1, 1.0, True, "x", None, [1], {"y": 2}]) for k in rng.sample("abc", rng.randint(0, 3))}
+        specs.append((rng.choice(kinds), data))
+    history = history_of(*specs, checkpoint_every=32)
+    for path in [("a",), ("b",), ("deleted",), ("c", "y"), ("a", 0)]:
+        walked = [(c.version, c.old, c.new) for c in field_history(history, path)]
+        assert walked == brute_force(history, path)
+        assert walked == [(c.version, c.old, c.new) for c in field_history(OnlyStateAt(history), path)]
