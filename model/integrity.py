@@ -57,7 +57,7 @@ def check_stream(events: Iterable[Event], reducer: Reducer | None = None, *, aft
                 latest_time = moment
 
         if event.problems:
-            problems.append(Problem(sid, v, "undecodable", "; ".join(event.problems)))
+            problems.append(Problem(sid, v, "undecodable", " ".join("; ".join(map(str, event.problems)).split())))
 
         if not isinstance(event.type, str):
             problems.append(Problem(sid, v, "bad-type", f"event type {event.type!r} is not a string"))

@@ -17,8 +17,10 @@ Evolve = Callable[[Mapping[str, Any], Event], Mapping[str, Any]]
 
 DEFAULT_TIMEOUT_S = 5.0
 
-CREATED_WORDS = ("created", "registered", "opened", "started", "added")
-DELETED_WORDS = ("deleted", "removed", "closed", "archived")
+# "added" and "removed" are left out on purpose: ItemAdded or ItemRemoved on a cart changes
+# the cart, it neither creates nor deletes it, and merging is the safe reading.
+CREATED_WORDS = ("created", "registered", "opened", "started")
+DELETED_WORDS = ("deleted", "closed", "archived")
 
 
 @dataclass(frozen=True)
