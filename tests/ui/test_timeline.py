@@ -300,3 +300,24 @@ def test_time_axis_labels_keep_apart(timeline):
     assert len(values) >= 8
     gaps = np.diff(values) * 900 / (hi - lo)
     assert gaps.min() >= UtcDateAxis.MIN_GAP_PX
+
+
+def test_dragging_empty_plot_area_pans_and_the_overview_follows(timeline, qtbot):
+    versions, times, types = make_events(1000)
+    timeline.set_events(versions, times, types)
+    timeline.set_cursor(900)
+    timeline.detail.setXRange(100, 300, padding=0)
+    box = timeline.detail.getViewBox()
+
+    def between_rows(x):
+        return timeline.view.mapFromScene(box.mapViewToScene(QPointF(x, 0.5)))
+
+    with qtbot.assertNotEmitted(timeline.cursorMoved), qtbot.assertNotEmitted(timeline.cursorFinished):
+        drag(timeline, between_rows(250), between_rows(150))
+    x0, x1 = timeline.detail.viewRange()[0]
+    assert x0 == pytest.approx(200, abs=3) and x1 == pytest.approx(400, abs=3)
+    assert timeline.region.getRegion() == pytest.approx((x0, x1))
+    assert timeline.cursor_version() == 900
+    timeline.redraw()
+    xs = np.concatenate([s.getData()[0] for s in timeline._scatters])
+    assert xs.min() >= x0 - 1 and xs.max() <= x1 + 1 and len(xs) == pytest.approx(x1 - x0, abs=2)
