@@ -67,6 +67,7 @@ class PostgreSQL:
                        "--encoding=UTF8", "--no-locale"])
         self.log.touch()
         self._own(self.log)
+        self.stop()  # a cluster left running by a run that crashed
         # Benchmarks measure reads; fsync off only speeds up building the data set.
         options = (f"-c listen_addresses=127.0.0.1 -c port={self.port} -k {self.socket_dir} "
                    "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
