@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 
 from model.demo import demo_streams
 from model.diff import diff
+from model.field_history import field_history
 from model.errors import CancelledError, EventLensError, ReadOnlyError, StreamNotFound
 from model.event import Event
 from model.integrity import check_stream
@@ -44,23 +45,16 @@ from model.replay import History
 from model.snapshot import take_snapshot, verify_snapshot
 from ui.event_detail import EventDetail
 from ui.event_list import EventList
+from ui.field_history import FieldHistoryPanel
 from ui.settings import Connection, Settings
 from ui.snapshot_panel import SnapshotPanel
 from ui.state_view import StateView
 from ui.stream_list import StreamBrowser
 from ui.theme import banner_colors
+from ui.timeline import TimelineWidget
 from ui.workers import Job, Worker, user_message
 
 log = logging.getLogger(__name__)
-
-try:  # built in parallel by another engineer; a placeholder keeps the window usable meanwhile
-    from ui.timeline import TimelineWidget
-except ImportError:  # pragma: no cover - only before ui/timeline.py exists
-    TimelineWidget = None
-try:
-    from ui.field_history import FieldHistoryPanel
-except ImportError:  # pragma: no cover
-    FieldHistoryPanel = None
 
 BATCH = 5000  # events per read batch: one progress step, one UI update
 PAGE_STEP = 100  # PageUp / PageDown
@@ -99,57 +93,6 @@ def _arrays(events: list[Event]):
     versions = np.fromiter((e.version for e in events), dtype=np.int64, count=len(events))
     times = np.fromiter((e.time.timestamp() for e in events), dtype=np.float64, count=len(events))
     return versions, times, [e.type for e in events]
-
-
-class _PlaceholderTimeline(QLabel):
-    """Stands in for ui.timeline.TimelineWidget until it exists; same API, no drawing."""
-
-    cursorMoved = Signal(int)
-    cursorFinished = Signal(int)
-
-    def __init__(self, parent=None):
-        super().__init__("Timeline", parent)
-        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.setFrameShape(QFrame.Shape.StyledPanel)
-        self._count, self._cursor = 0, 0
-
-    def set_events(self, versions, times, types):
-        self._count = len(versions)
-        self._show()
-
-    def append_events(self, versions, times, types):
-        self._count += len(versions)
-        self._show()
-
-    def set_snapshots(self, versions):
-        pass
-
-    def set_problems(self, versions):
-        pass
-
-    def set_cursor(self, version):
-        self._cursor = version
-        self._show()
-
-    def set_axis(self, mode):
-        pass
-
-    def export_image(self, path):
-        self.grab().save(str(path))
-
-    def _show(self):
-        self.setText(f"Timeline: {self._count:,} events, cursor at {self._cursor}")
-
-
-class _PlaceholderFieldHistory(QLabel):
-    jumpTo = Signal(int)
-
-    def __init__(self, parent=None):
-        super().__init__("Pick a field in the state tree to see its history", parent)
-        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
-
-    def set_history(self, history, path):
-        self.setText(f"History of {path!r}")
 
 
 class Banner(QFrame):
@@ -198,6 +141,7 @@ class MainWindow(QMainWindow):
     snapshotsChanged = Signal()
     verified = Signal(object)
     exported = Signal(str)
+    fieldHistoryShown = Signal(tuple)
 
     def __init__(self, settings: Settings | None = None, *, live_interval_ms: int = 1000, parent=None):
         super().__init__(parent)
@@ -228,12 +172,12 @@ class MainWindow(QMainWindow):
     def _build(self) -> None:
         self.banner = Banner()
         self.streams = StreamBrowser(self.worker)
-        self.timeline = TimelineWidget() if TimelineWidget else _PlaceholderTimeline()
+        self.timeline = TimelineWidget()
         self.event_list = EventList()
         self.state_view = StateView()
         self.detail = EventDetail()
         self.snapshot_panel = SnapshotPanel()
-        self.field_history = FieldHistoryPanel() if FieldHistoryPanel else _PlaceholderFieldHistory()
+        self.field_history = FieldHistoryPanel()
 
         self.goto_edit = QLineEdit(placeholderText="Go to version or date (2024-01-05T10:00)")
         self.goto_edit.returnPressed.connect(self._goto_entered)
@@ -255,11 +199,16 @@ class MainWindow(QMainWindow):
         bar.addWidget(self.axis_box)
         bar.addWidget(self.live_box)
 
+        # the field history sits under the state tree: pick a field, see who changed it
+        self.state_split = QSplitter(Qt.Orientation.Vertical)
+        self.state_split.addWidget(self.state_view)
+        self.state_split.addWidget(self.field_history)
+        self.state_split.setStretchFactor(0, 3)
+        self.state_split.setStretchFactor(1, 2)
         self.tabs = QTabWidget()
-        self.tabs.addTab(self.state_view, "State")
+        self.tabs.addTab(self.state_split, "State")
         self.tabs.addTab(self.detail, "Event")
         self.tabs.addTab(self.snapshot_panel, "Snapshots")
-        self.tabs.addTab(self.field_history, "Field history")
 
         self.lower_split = QSplitter(Qt.Orientation.Horizontal)
         self.lower_split.addWidget(self.event_list)
@@ -309,7 +258,7 @@ class MainWindow(QMainWindow):
         self.timeline.cursorMoved.connect(lambda v: self.set_cursor(v, source="timeline"))
         self.timeline.cursorFinished.connect(lambda v: self.set_cursor(v, source="timeline"))
         self.state_view.pathSelected.connect(self._path_selected)
-        self.field_history.jumpTo.connect(self.set_cursor)
+        self.field_history.jumpTo.connect(lambda v: self.set_cursor(v, source="field"))
         self.snapshot_panel.createRequested.connect(self.create_snapshot)
         self.snapshot_panel.verifyRequested.connect(self.verify_snapshot)
         self.snapshot_panel.jumpTo.connect(self.set_cursor)
@@ -489,6 +438,7 @@ class MainWindow(QMainWindow):
         self.state_view.clear()
         self.detail.show_event(None)
         self.snapshot_panel.set_snapshots([])
+        self.field_history.clear()
 
     def open_stream(self, stream_id: str) -> Job | None:
         """Load a stream in batches in the worker; the widgets fill as batches arrive."""
@@ -649,6 +599,8 @@ class MainWindow(QMainWindow):
         if source != "list":
             self.event_list.select_version(version)
         self._show_cursor()
+        if source != "field":
+            self.field_history.select_version(version)
         self.cursorChanged.emit(version)
 
     def step(self, delta: int) -> None:
@@ -735,8 +687,24 @@ class MainWindow(QMainWindow):
         return True
 
     def _path_selected(self, path: tuple) -> None:
-        if self.history is not None:
-            self.field_history.set_history(self.history, path)
+        """Find every loaded event that changed ``path``, in the worker (it walks the whole stream)."""
+        history = self.history
+        if history is None:
+            return
+        upto = self.loaded_version
+
+        def work(job: Job):
+            return field_history(history, path)
+
+        def show(changes) -> None:
+            if history is self.history:
+                changes = [c for c in changes if c.version <= upto]
+                self.field_history.set_changes(path, changes)
+                self.field_history.select_version(self.cursor)
+                self.fieldHistoryShown.emit(path)
+
+        self._run("history of a field", work, result=show,
+                  error=lambda exc: self.show_message(f"Field history failed: {user_message(exc)}"))
 
     # -- snapshots ------------------------------------------------------------------------
     def create_snapshot(self) -> Job | None:
@@ -898,14 +866,14 @@ class MainWindow(QMainWindow):
         width, height = self.width(), self.height()
         # first run: proportions that show every column; later runs restore what the user chose
         defaults = {"main": [width * 27 // 100, width * 73 // 100], "right": [height * 2 // 5, height * 3 // 5],
-                    "lower": [width * 36 // 100, width * 37 // 100]}
+                    "lower": [width * 36 // 100, width * 37 // 100], "state": [height * 2 // 5, height // 5]}
         for name, splitter in self._splitters().items():
             state = self.settings.load_bytes(f"splitters/{name}")
             if state is None or not splitter.restoreState(state):
                 splitter.setSizes(defaults[name])
 
     def _splitters(self) -> dict[str, QSplitter]:
-        return {"main": self.main_split, "right": self.right_split, "lower": self.lower_split}
+        return {"main": self.main_split, "right": self.right_split, "lower": self.lower_split, "state": self.state_split}
 
     def save_layout(self) -> None:
         """Persist geometry and splitter positions."""

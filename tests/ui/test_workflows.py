@@ -1,0 +1,139 @@
+"""Scrubbing with the mouse, field history, cancelling, reducer errors and a server that goes away."""
+from __future__ import annotations
+
+import pyqtgraph as pg
+import pytest
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtWidgets import QApplication
+
+from model.event import NewEvent
+from model.freeze import thaw
+from model.reconstruct import reconstruct
+from model.reducer import default_reducer
+from tests.ui.conftest import DEMO_EVENTS, connect, fill_demo, open_stream
+from ui.settings import Connection
+
+STREAM = "account-1"
+pg.setConfigOption("mouseRateLimit", -1)  # deliver every mouse move, as pyqtgraph's own tests do
+
+
+def _send(widget, kind, pos: QPoint, button, buttons) -> None:
+    event = QMouseEvent(kind, QPointF(pos), QPointF(widget.mapToGlobal(pos)), button, buttons,
+                        Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(widget, event)
+
+
+def _viewport_point(timeline, x: float) -> QPoint:
+    y = sum(timeline.detail.viewRange()[1]) / 2
+    return timeline.view.mapFromScene(timeline.detail.getViewBox().mapViewToScene(QPointF(x, y)))
+
+
+def drag_cursor(timeline, to_x: float, steps: int = 10) -> None:
+    """Press on the cursor line, move to ``to_x`` (view coordinates) and release."""
+    viewport, left, none = timeline.view.viewport(), Qt.MouseButton.LeftButton, Qt.MouseButton.NoButton
+    start, end = _viewport_point(timeline, timeline.cursor.value()), _viewport_point(timeline, to_x)
+    _send(viewport, QEvent.Type.MouseMove, start, none, none)
+    _send(viewport, QEvent.Type.MouseButtonPress, start, left, left)
+    for i in range(1, steps + 1):
+        _send(viewport, QEvent.Type.MouseMove, start + (end - start) * (i / steps), none, left)
+    _send(viewport, QEvent.Type.MouseButtonRelease, end, left, none)
+
+
+def state_at(store, version: int):
+    return thaw(reconstruct(store, STREAM, default_reducer(), version=version, use_snapshots=False).state)
+
+
+def test_scrub_by_dragging_the_timeline_cursor(qtbot, window, demo_store, demo_connection):
+    connect(qtbot, window, demo_connection)
+    open_stream(qtbot, window, STREAM)
+    qtbot.waitExposed(window)
+    timeline = timeline_widget = window.timeline
+    timeline_widget.view.scene().minDragTime = 0
+    timeline.set_axis("version")
+    window.set_cursor(200)
+    # show versions 100..220 so the drag has room on screen
+    timeline.detail.setXRange(100, 220, padding=0)
+    QApplication.processEvents()
+    with qtbot.waitSignal(timeline.cursorFinished, timeout=5000):
+        drag_cursor(timeline, 150.0)
+    assert abs(window.cursor - 150) <= 2  # snapped to an event under the mouse, a pixel of slack
+    assert window.event_list.currentIndex().row() == window.cursor - 1
+    assert thaw(window.state_view.shown_state()) == state_at(demo_store, window.cursor)
+
+
+def test_field_history_lists_changes_and_jumps(qtbot, window, demo_store, demo_connection):
+    connect(qtbot, window, demo_connection)
+    open_stream(qtbot, window, STREAM)
+    with qtbot.waitSignal(window.fieldHistoryShown, timeout=10_000):
+        assert window.state_view.select_path(("balance",))
+    states = [state_at(demo_store, v) for v in range(0, DEMO_EVENTS + 1)]
+    expected = [v for v in range(1, DEMO_EVENTS + 1) if states[v].get("balance") != states[v - 1].get("balance")]
+    changes = window.field_history.changes()
+    assert [c.version for c in changes] == expected
+    assert all(c.new == states[c.version]["balance"] for c in changes)
+    target = expected[len(expected) // 2]
+    window.field_history.jumpTo.emit(target)
+    assert window.cursor == target
+    assert thaw(window.state_view.shown_state()) == states[target]
+
+
+def test_cancel_a_long_load_keeps_it_marked_partial(qtbot, window, embedded_store):
+    stream = "big-1"
+    events = [NewEvent("Counted", {"n": i}) for i in range(1, 40_001)]
+    for start in range(0, len(events), 10_000):
+        embedded_store.append(stream, events[start:start + 10_000], start, stream_type="big")
+    connect(qtbot, window, Connection(uri=str(embedded_store.path)))
+    first_batch = []
+    with qtbot.waitSignal(window.loadFailed, timeout=30_000):
+        job = window.open_stream(stream)
+        job.partial.connect(lambda batch: first_batch or (first_batch.append(len(batch)), window.cancel_work()))
+    assert first_batch and 0 < window.loaded_version < 40_000
+    assert not window.load_complete
+    assert "cancelled" in window.banner.text() and "partial" in window.banner.text()
+    assert "(partial)" in window.position_label.text()
+    assert window.event_list.event_model.rowCount() == window.loaded_version
+    # the window still works: the same stream loads in full afterwards
+    open_stream(qtbot, window, stream)
+    assert window.load_complete and window.loaded_version == 40_000
+
+
+def test_reducer_error_is_a_located_message(qtbot, window, demo_store, demo_connection, tmp_path):
+    reducer_file = tmp_path / "strict.py"
+    reducer_file.write_text(
+        "NAME = 'strict'\n"
+        "def evolve(state, event):\n"
+        "    if event.version == 5:\n"
+        "        raise ValueError('no fifth event allowed')\n"
+        "    return {**state, 'last': event.version}\n"
+    )
+    connect(qtbot, window, demo_connection)
+    with qtbot.waitSignal(window.streamLoaded, timeout=20_000):
+        window.open_stream(STREAM)
+    with qtbot.waitSignal(window.streamLoaded, timeout=20_000):
+        window.use_reducer_file(str(reducer_file))  # reloads the open stream with it
+    text = window.banner.text()
+    assert "version 5" in text and "no fifth event allowed" in text and STREAM in text and "\n" not in text
+    assert window.loaded_version == 4 and not window.load_complete
+    assert window.state_view.shown_state() == {"last": 4}
+
+
+def test_server_down_then_back(qtbot, window, ferretdb_factory):
+    from store.mongo import MongoStore
+
+    server = ferretdb_factory.server
+    with MongoStore(server.uri, "faults") as store:
+        fill_demo(store, streams=2, events_per_stream=50)
+    connect(qtbot, window, Connection(uri=server.uri, db="faults", timeout_s=2.0))
+    server.stop()
+    with qtbot.waitSignal(window.loadFailed, timeout=30_000):
+        window.open_stream("user-1")
+    text = window.banner.text()
+    assert text.startswith("Loading 'user-1' failed") and "\n" not in text and "Traceback" not in text
+    assert window.isVisible() and not window.load_complete
+    server.start()
+    open_stream(qtbot, window, "user-1")
+    assert window.load_complete and window.loaded_version == 50
+    with MongoStore(server.uri, "faults") as store:
+        expected = thaw(reconstruct(store, "user-1", default_reducer(), version=50).state)
+    assert thaw(window.state_view.shown_state()) == expected
