@@ -150,13 +150,13 @@ def compact(value: Any) -> str:
     return dumps_json(to_jsonable(value)).decode("utf-8")
 
 
-def all_streams(store, **filters: Any) -> Iterator[StreamInfo]:
+def all_streams(store, *, page_size: int = PAGE, **filters: Any) -> Iterator[StreamInfo]:
     """Every stream the filter gives, a page at a time."""
     offset = 0
     while True:
-        page = store.streams(offset=offset, limit=PAGE, **filters)
+        page = store.streams(offset=offset, limit=page_size, **filters)
         yield from page
-        if len(page) < PAGE:
+        if len(page) < page_size:
             return
         offset += len(page)
 
@@ -233,7 +233,8 @@ def cmd_streams(args: argparse.Namespace) -> int:
     """List streams, filtered and sorted by the store (index-backed), all of them unless --limit."""
     filters = {"type": args.type, "match": args.match}
     with open_from(args) as store:
-        listing = all_streams(store, sort=args.sort, descending=args.descending, **filters)
+        page_size = min(PAGE, args.limit) if args.limit else PAGE
+        listing = all_streams(store, page_size=page_size, sort=args.sort, descending=args.descending, **filters)
         infos = [info for _, info in zip(range(args.limit), listing)] if args.limit else list(listing)
         if args.json:
             out(pretty([stream_record(i) for i in infos]))
