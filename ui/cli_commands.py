@@ -10,7 +10,7 @@ import contextlib
 import csv
 import os
 import sys
-from itertools import chain
+from itertools import chain, islice
 from typing import Any, Callable, Iterator, Sequence
 
 from model.errors import ConflictError, EventLensError, ReadOnlyError, StreamNotFound
@@ -167,8 +167,9 @@ def all_streams(store, *, page_size: int = PAGE, **filters: Any) -> Iterator[Str
 def cmd_demo(args: argparse.Namespace) -> int:
     """Write the demo history through ``append`` (expected versions, chunks), then its snapshots.
 
-    The store must not hold the demo's streams already: the first append expects version 0,
-    so a second run into the same store stops with a one-line error and writes nothing more.
+    The store must not hold the demo's streams already: each stream's first append expects
+    version 0, so a second run into the same store stops at its first stream with a one-line
+    error and writes nothing. An interrupted run keeps the chunks already appended.
     """
     refuse_if_read_only(args, "write demo data")
     from model.demo import demo_streams
@@ -184,23 +185,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
             stream_id, stream_type, events = demo.stream_id, demo.stream_type, demo.events
             plans.append((stream_id, demo.snapshot_at))
             version = 0
-            chunk: list = []
-            for event in chain(events, [None]):
-                if event is not None:
-                    chunk.append(event)
-                if chunk and (event is None or len(chunk) >= DEMO_CHUNK):
-                    try:
-                        version = store.append(stream_id, chunk, version, stream_type=stream_type)
-                    except ConflictError as conflict:
-                        if conflict.expected == 0:
-                            raise CommandError(
-                                f"the store already holds stream {stream_id!r}; demo writes into an empty store "
-                                "(choose another --db or file)"
-                            ) from None
-                        raise
-                    written_events += len(chunk)
-                    chunk = []
-                    progress.update(written_events)
+            while chunk := list(islice(events, DEMO_CHUNK)):
+                try:
+                    version = store.append(stream_id, chunk, version, stream_type=stream_type)
+                except ConflictError as conflict:
+                    if conflict.expected == 0:
+                        raise CommandError(
+                            f"the store already holds stream {stream_id!r}; demo writes into an empty store "
+                            "(choose another --db or file)"
+                        ) from None
+                    raise
+                written_events += len(chunk)
+                progress.update(written_events)
             written_streams += 1
         for stream_id, versions in plans:
             for snapshot_version in versions:
