@@ -24,6 +24,8 @@ AXIS_MODES = ("time", "version")
 MAX_EXACT_POINTS = 4000
 PIXELS_PER_BUCKET = 2
 OVERVIEW_BUCKETS = 400
+#: Loading appends batch after batch: redraw at most this often meanwhile (a range change: at once).
+APPEND_REDRAW_MS = 50
 MAX_MARKERS = 2000  # snapshot and problem markers drawn at most, per visible range
 #: Dashed lines are slow to paint: up to this many visible snapshots get one, all get a triangle.
 MAX_SNAPSHOT_LINES = 60
@@ -101,32 +103,51 @@ class UtcDateAxis(pg.DateAxisItem):
         return result
 
 
+def _ascending(values: np.ndarray) -> bool:
+    return len(values) < 2 or bool(np.all(values[1:] >= values[:-1]))
+
+
 class _Columns:
-    """Growable numpy columns: appending a live event costs amortised O(1)."""
+    """Growable numpy columns: appending a batch costs amortised O(batch), never O(stream)."""
+
+    _NAMES = ("_versions", "_xversions", "_times", "_codes")
 
     def __init__(self) -> None:
         self.n = 0
         self._versions = np.empty(0, np.int64)
+        # Versions again as float64, the x of the version axis: searchsorted with a float
+        # on an int64 array converts the whole array on every call.
+        self._xversions = np.empty(0, np.float64)
         self._times = np.empty(0, np.float64)
         self._codes = np.empty(0, np.int16)
+        self.times_ascending = True
 
     def replace(self, versions: np.ndarray, times: np.ndarray, codes: np.ndarray) -> None:
         self._versions, self._times, self._codes = versions, times, codes
+        self._xversions = versions.astype(np.float64)
         self.n = len(versions)
+        self.times_ascending = _ascending(times)
 
     def append(self, versions: np.ndarray, times: np.ndarray, codes: np.ndarray) -> None:
         need = self.n + len(versions)
         if need > len(self._versions):
             size = max(need, 2 * len(self._versions), 1024)
-            for name in ("_versions", "_times", "_codes"):
+            for name in self._NAMES:
                 old = getattr(self, name)
                 grown = np.empty(size, old.dtype)
                 grown[: self.n] = old[: self.n]
                 setattr(self, name, grown)
+        if self.times_ascending and len(times):
+            self.times_ascending = _ascending(times) and (self.n == 0 or times[0] >= self._times[self.n - 1])
         self._versions[self.n : need] = versions
+        self._xversions[self.n : need] = versions
         self._times[self.n : need] = times
         self._codes[self.n : need] = codes
         self.n = need
+
+    @property
+    def xversions(self) -> np.ndarray:
+        return self._xversions[: self.n]
 
     @property
     def versions(self) -> np.ndarray:
@@ -168,6 +189,8 @@ class TimelineWidget(QWidget):
         self._cursor_version = 0
         self._quiet = False  # set while the widget itself moves the cursor or the range
         self._overview_dirty = True
+        self._pending_show_all = False  # appended while empty: show everything at the next redraw
+        self._pending_follow = False  # appended while the end was in view: keep it in view
 
         palette = self.palette()
         self._fg = palette.color(QPalette.ColorRole.WindowText)
@@ -245,7 +268,6 @@ class TimelineWidget(QWidget):
         # Range changes arrive in bursts while the user drags or zooms: redraw once per pass.
         self._redraw_timer = QTimer(self)
         self._redraw_timer.setSingleShot(True)
-        self._redraw_timer.setInterval(0)
         self._redraw_timer.timeout.connect(self.redraw)
 
     # -- data ---------------------------------------------------------------------------------
@@ -267,9 +289,14 @@ class TimelineWidget(QWidget):
         versions = np.asarray(versions, dtype=np.int64)
         if len(versions) == 0:
             return
-        following = self._showing_end()
+        # Only store here: limits, view range and drawing catch up in the next (throttled)
+        # redraw, so a stream loading in a thousand batches is not redrawn a thousand times.
+        self._pending_show_all = self._pending_show_all or self._events.n == 0
+        self._pending_follow = self._pending_follow or self._showing_end()
         self._events.append(versions, np.asarray(times, dtype=np.float64), self._encode(types))
-        self._data_changed(reset_view=False, follow=following)
+        self._sorted = None
+        self._overview_dirty = True
+        self._schedule_redraw(APPEND_REDRAW_MS)
 
     def set_snapshots(self, versions: list[int]) -> None:
         """Mark these versions as snapshots (dashed lines)."""
@@ -335,19 +362,17 @@ class TimelineWidget(QWidget):
 
     # -- x coordinates --------------------------------------------------------------------------
     def _x(self) -> np.ndarray:
-        return self._events.versions if self._mode == "version" else self._events.times
+        return self._events.xversions if self._mode == "version" else self._events.times
 
     def _by_x(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        # Versions are ascending; times usually are, but bad data may go back: sort once then.
-        # x is float64 in both modes: searchsorted with a float on an int64 array would
-        # convert the whole array on every call (2 ms per cursor move at a million events).
+        """(x, code, version) in x order: views of the columns, sorted copies only for bad times."""
+        events = self._events
+        if self._mode == "version" or events.times_ascending:
+            return self._x(), events.codes, events.versions
+        # Times go back somewhere (bad data): sort once, until the data changes.
         if self._sorted is None:
-            x = self._x().astype(np.float64, copy=self._mode == "version")
-            codes, versions = self._events.codes, self._events.versions
-            if len(x) > 1 and not bool(np.all(x[1:] >= x[:-1])):
-                order = np.argsort(x, kind="stable")
-                x, codes, versions = x[order], codes[order], versions[order]
-            self._sorted = (x, codes, versions)
+            order = np.argsort(events.times, kind="stable")
+            self._sorted = (events.times[order], events.codes[order], events.versions[order])
         return self._sorted
 
     def _index_of(self, version: int) -> int:
@@ -450,44 +475,53 @@ class TimelineWidget(QWidget):
         self._schedule_redraw()
 
     def _detail_range_changed(self, *_: object) -> None:
-        if not self._quiet:
-            self._quiet = True
-            try:
-                self.region.setRegion(self.detail.viewRange()[0])
-            finally:
-                self._quiet = False
+        if self._quiet:
+            return  # the widget moved the range itself and redraws when it is done
+        self._quiet = True
+        try:
+            self.region.setRegion(self.detail.viewRange()[0])
+        finally:
+            self._quiet = False
         self._schedule_redraw()
 
     def _showing_end(self) -> bool:
-        if self._events.n == 0:
+        if self._events.n == 0 or self._pending_show_all or self._pending_follow:
             return True
         return self.detail.viewRange()[0][1] >= float(self._by_x()[0][-1])
 
-    def _data_changed(self, *, reset_view: bool, follow: bool = False) -> None:
+    def _data_changed(self, *, reset_view: bool) -> None:
         self._sorted = None
         self._overview_dirty = True
-        old = self.detail.viewRange()[0]
+        self._pending_show_all = self._pending_follow = False
         self._apply_limits()
         if reset_view:
             self._set_detail_range(*self._bounds())
             self._cursor_version = int(self._events.versions[-1]) if self._events.n else 0
             self._place_cursor(self._cursor_version)
-            self.redraw()
-            return
-        if follow:
-            # Live events while the end was in view: keep the width, slide to the new end.
+        self.redraw()
+
+    def _catch_up(self) -> None:
+        # Apply what appends left pending: new limits, and the view on the new events.
+        show_all, follow = self._pending_show_all, self._pending_follow
+        self._pending_show_all = self._pending_follow = False
+        old = self.detail.viewRange()[0]
+        self._apply_limits()
+        if show_all:
+            self._set_detail_range(*self._bounds())
+        elif follow:
             lo, hi = self._bounds()
             start = float(self._by_x()[0][0])
             if old[0] <= start:
                 self._set_detail_range(old[0], hi)  # the whole stream was in view: it stays so
             else:
-                self._set_detail_range(max(lo, hi - (old[1] - old[0])), hi)
-        self._schedule_redraw()
+                self._set_detail_range(max(lo, hi - (old[1] - old[0])), hi)  # slide, same width
 
     # -- drawing ----------------------------------------------------------------------------------
-    def _schedule_redraw(self) -> None:
-        if not self._redraw_timer.isActive():
-            self._redraw_timer.start()
+    def _schedule_redraw(self, delay_ms: int = 0) -> None:
+        timer = self._redraw_timer
+        if timer.isActive() and timer.remainingTime() <= delay_ms:
+            return
+        timer.start(delay_ms)
 
     def _buckets(self) -> int:
         width = self.detail.getViewBox().width()
@@ -496,6 +530,8 @@ class TimelineWidget(QWidget):
     def redraw(self) -> None:
         """Recompute what is drawn for the visible range (called after range and data changes)."""
         self._redraw_timer.stop()
+        if self._overview_dirty:
+            self._catch_up()
         xs, codes, versions = self._by_x()
         x0, x1 = self.detail.viewRange()[0]
         px, pc, pv, counts = bucket_events(xs, codes, versions, x0, x1, self._buckets(), len(self._names))

@@ -321,3 +321,19 @@ def test_dragging_empty_plot_area_pans_and_the_overview_follows(timeline, qtbot)
     timeline.redraw()
     xs = np.concatenate([s.getData()[0] for s in timeline._scatters])
     assert xs.min() >= x0 - 1 and xs.max() <= x1 + 1 and len(xs) == pytest.approx(x1 - x0, abs=2)
+
+
+def test_loading_batch_by_batch_from_empty_shows_the_whole_stream(timeline, qtbot):
+    timeline.set_events(np.empty(0, np.int64), np.empty(0), [])
+    assert timeline.cursor_version() == 0 and timeline.drawn_points() == 0
+    versions, times, types = make_events(20_000)
+    for lo in range(0, 20_000, 1000):
+        timeline.append_events(versions[lo : lo + 1000], times[lo : lo + 1000], types[lo : lo + 1000])
+    # Redraws are throttled while batches arrive; one follows the last batch.
+    qtbot.waitUntil(lambda: not timeline._redraw_timer.isActive(), timeout=2000)
+    x0, x1 = timeline.detail.viewRange()[0]
+    assert x0 <= 1 and x1 >= 20_000
+    assert 0 < timeline.drawn_points() <= timeline._buckets() * len(TYPES)
+    assert timeline.version_near(12_345.2) == 12_345
+    timeline.set_axis("time")
+    assert timeline.version_near(times[777]) == 778
