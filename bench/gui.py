@@ -1,0 +1,90 @@
+"""The GUI offscreen: open a stream in the real main window, wait for the drawn timeline, scrub.
+
+Run: ``QT_QPA_PLATFORM=offscreen python -m bench.gui URI DB STREAM EVENTS`` prints one JSON line.
+"""
+from __future__ import annotations
+
+import json
+import os
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import ui.workers  # noqa: E402,F401  (keeps PySide6 6.12 on Python 3.11 from freeing None; see there)
+
+MOVES = 300
+TIMEOUT_S = 3600
+
+
+def _wait(app, done, what: str) -> None:
+    deadline = time.monotonic() + TIMEOUT_S
+    while not done():
+        app.processEvents()
+        if time.monotonic() > deadline:
+            raise SystemExit(f"timed out waiting for {what}")
+        time.sleep(0.001)
+
+
+def measure(uri: str, db: str, stream_id: str, events: int) -> dict:
+    from ui.app import application
+    from ui.main_window import MainWindow
+    from ui.settings import Connection, Settings
+
+    app = application()
+    settings = Settings(str(Path(os.environ.get("TMPDIR", "/tmp")) / f"eventlens-bench-{os.getpid()}.ini"))
+    window = MainWindow(settings, live_interval_ms=3_600_000)
+    window.resize(1400, 900)
+    window.show()
+    outcome: dict = {}
+    window.connected.connect(lambda: outcome.setdefault("connected", True))
+    window.connectFailed.connect(lambda text: outcome.setdefault("failed", text))
+    window.loadFailed.connect(lambda text: outcome.setdefault("failed", text))
+    window.streamLoaded.connect(lambda sid: outcome.setdefault("loaded", time.perf_counter()))
+    window.connect_to(Connection(uri=uri, db=db, timeout_s=600))
+    _wait(app, lambda: outcome.get("connected") or outcome.get("failed"), "the connection")
+    if "failed" in outcome:
+        raise SystemExit(outcome["failed"])
+
+    timeline = window.timeline
+    started = time.perf_counter()
+    window.open_stream(stream_id)
+    _wait(app, lambda: "loaded" in outcome or "failed" in outcome, "the stream")
+    if "failed" in outcome:
+        raise SystemExit(outcome["failed"])
+    loaded = outcome["loaded"] - started
+    # Drawn: every event delivered to the timeline and its scene painted once more.
+    _wait(app, lambda: window.loaded_version == events and timeline.drawn_points() > 0, "the timeline")
+    timeline.grab()  # paints the widget as the screen would
+    drawn = time.perf_counter() - started
+
+    # Scrubbing: move the cursor line as a drag does, a few events at a time, until the state view shows it.
+    rng = random.Random(3)
+    version = events // 2
+    took = []
+    for _ in range(MOVES):
+        version = max(1, min(events, version + rng.randint(-400, 400)))
+        x = timeline.x_of(version)
+        t0 = time.perf_counter()
+        timeline.cursor.setValue(x)
+        _wait(app, lambda: window.cursor == timeline.cursor_version() and
+              f"version {window.cursor} " in window.state_view.title.text(), "the state view")
+        app.processEvents()
+        took.append((time.perf_counter() - t0) * 1000)
+    window.shutdown()
+    window.close()
+    app.processEvents()
+    ordered = sorted(took)
+    return {"events": events, "loaded_s": loaded, "drawn_s": drawn, "scrub_mean_ms": statistics.mean(took),
+            "scrub_p95_ms": ordered[int(0.95 * (len(ordered) - 1))], "scrub_max_ms": ordered[-1],
+            "drawn_points": timeline.drawn_points()}
+
+
+if __name__ == "__main__":
+    print(json.dumps(measure(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]))))
+    sys.stdout.flush()
+    os._exit(0)  # skip Qt's teardown: the figures are out
