@@ -11,6 +11,7 @@ from model.event import NewEvent
 from model.freeze import thaw
 from model.reconstruct import reconstruct
 from model.reducer import default_reducer
+from model.replay import fold
 from tests.ui.conftest import DEMO_EVENTS, connect, fill_demo, open_stream
 from ui.settings import Connection
 
@@ -67,7 +68,12 @@ def test_field_history_lists_changes_and_jumps(qtbot, window, demo_store, demo_c
     open_stream(qtbot, window, STREAM)
     with qtbot.waitSignal(window.fieldHistoryShown, timeout=10_000):
         assert window.state_view.select_path(("balance",))
-    states = [state_at(demo_store, v) for v in range(0, DEMO_EVENTS + 1)]
+    # every state, by one read and a step-by-step fold (not through the window's History)
+    states, state = [{}], None
+    for event in (e for batch in demo_store.read(STREAM) for e in batch):
+        state = fold(state, [event], default_reducer())
+        states.append(thaw(state))
+    assert len(states) == DEMO_EVENTS + 1
     expected = [v for v in range(1, DEMO_EVENTS + 1) if states[v].get("balance") != states[v - 1].get("balance")]
     changes = window.field_history.changes()
     assert [c.version for c in changes] == expected
