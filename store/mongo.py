@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import logging
 import re
 from itertools import islice
 from typing import Any, Iterator, Mapping, Sequence
@@ -38,6 +39,7 @@ from store.uri import hosts as uri_hosts
 from store.uri import redact, redact_text
 
 UTC = _dt.timezone.utc
+log = logging.getLogger(__name__)
 #: Events above a head younger than this may belong to a writer between its two steps.
 ORPHAN_GRACE = 60.0
 
@@ -86,6 +88,8 @@ class MongoStore(EventStore):
         # Transactions need a replica set or a mongos; FerretDB v1 and standalone servers have neither.
         replicated = "setName" in hello or hello.get("msg") == "isdbgrid"
         self.capabilities = Capabilities(transactions=replicated, change_streams=replicated, writable=not read_only)
+        if read_only:
+            self._warn_if_unindexed()
 
     # -- identity and errors -----------------------------------------------------
     def describe(self) -> str:
@@ -119,6 +123,14 @@ class MongoStore(EventStore):
             raise StoreError(f"{what} failed on MongoDB at {self._hosts}: {_short(error)}") from None
         except PyMongoError as error:
             raise StoreError(f"{what} failed on MongoDB at {self._hosts}: {_short(error)}") from None
+
+    def _warn_if_unindexed(self) -> None:
+        """A read-only store never creates indexes; it says when reads will scan (a store another tool made)."""
+        with contextlib.suppress(PyMongoError):
+            keys = [list(i["key"])[:2] for i in self._events.list_indexes()]
+            if keys and ["stream_id", "version"] not in keys:  # no keys at all: no events collection
+                log.warning("%s: collection 'events' has no (stream_id, version) index; reads will scan it "
+                            "(a read-only connection does not create indexes)", self.describe())
 
     def _ensure_indexes(self) -> None:
         """Create the layout's indexes before the first write (reads work without them)."""
