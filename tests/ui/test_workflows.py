@@ -143,3 +143,32 @@ def test_server_down_then_back(qtbot, window, ferretdb_factory):
     with MongoStore(server.uri, "faults") as store:
         expected = thaw(reconstruct(store, "user-1", default_reducer(), version=50).state)
     assert thaw(window.state_view.shown_state()) == expected
+
+
+def test_integrity_problems_are_marked_on_stream_and_events(qtbot, window, store, backend, request):
+    from datetime import datetime, timedelta, timezone
+
+    t0 = datetime(2024, 3, 1, tzinfo=timezone.utc)
+    store.append("order-1", [NewEvent("OrderPlaced", {"total": 10}, time=t0),
+                             NewEvent("OrderPaid", {"paid": 10}, time=t0 + timedelta(hours=1)),
+                             NewEvent("OrderShipped", {"by": "post"}, time=t0 - timedelta(days=1)),  # clock went back
+                             NewEvent("OrderDeleted", {}, time=t0 + timedelta(hours=3)),
+                             NewEvent("OrderPaid", {"paid": 5}, time=t0 + timedelta(hours=4))],  # after delete
+                 0, stream_type="order")
+    conn = Connection(uri=str(store.path)) if backend == "embedded" else Connection(
+        uri=request.getfixturevalue("mongo_uri"), db=request.getfixturevalue("mongo_db_name"))
+    connect(qtbot, window, conn)
+    open_stream(qtbot, window, "order-1")
+    model = window.event_list.event_model
+    marked = {v for v in range(1, 6) if model.problems_of(v)}
+    assert marked == {3, 5}
+    assert any("time-backwards" in p for p in model.problems_of(3))
+    assert any("after-delete" in p for p in model.problems_of(5))
+    assert model.data(model.index(2, 2)).startswith("⚠")  # the type column of version 3
+    assert "integrity problem" in window.banner.text()
+    streams = window.streams.model
+    row = next(r for r in range(streams.rowCount()) if streams.stream_at(r).stream_id == "order-1")
+    assert streams.data(streams.index(row, 0), Qt.ItemDataRole.DecorationRole) is not None
+    assert "integrity problem" in streams.data(streams.index(row, 0), Qt.ItemDataRole.ToolTipRole)
+    window.set_cursor(3)
+    assert "time-backwards" in window.detail.toPlainText()
