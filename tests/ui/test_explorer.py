@@ -280,3 +280,15 @@ def test_closed_port_is_a_clear_error_and_the_window_lives(qtbot, window, closed
     assert text.startswith("Cannot connect to") and "\n" not in text and "Traceback" not in text
     assert window.isVisible() and window.store is None
     assert window.connection_label.text() == "Not connected"
+
+
+def test_a_server_that_never_answers_ends_in_a_clear_error_in_bounded_time(qtbot, window, silent_server):
+    from ui.settings import Connection
+
+    # the bound is the wait below (speed itself is measured in bench/, not asserted here)
+    with qtbot.waitSignal(window.connectFailed, timeout=30_000):
+        window.connect_to(Connection(uri=silent_server.uri, db="x", timeout_s=1.5))
+    text = window.banner.text()
+    assert text.startswith("Cannot connect to") and "\n" not in text
+    # the window answers: the connect dialog's work can start again at once
+    assert window.worker.idle()
