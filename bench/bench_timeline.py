@@ -6,7 +6,6 @@ Prints set_events time, time to a painted timeline, redraw per range change, and
 """
 from __future__ import annotations
 
-import ctypes
 import os
 import statistics
 import sys
@@ -16,11 +15,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-if sys.version_info < (3, 12):
-    # PySide6 6.12 on Python 3.11 drops a reference to None/True/False on every call that
-    # returns nothing; without this the run aborts with "deallocating None".
-    for _singleton in (None, True, False):
-        ctypes.c_ssize_t.from_address(id(_singleton)).value += 1 << 32
 
 import numpy as np  # noqa: E402
 import pyqtgraph as pg  # noqa: E402
@@ -28,6 +22,7 @@ from PySide6.QtCore import QEvent, QPointF, Qt  # noqa: E402
 from PySide6.QtGui import QMouseEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
+import ui.workers  # noqa: E402,F401  (pins None/True/False: PySide6 6.12 on Python 3.11 drops references)
 from ui.timeline import TimelineWidget  # noqa: E402
 
 TYPES = ["AccountOpened", "FundsDeposited", "FundsWithdrawn", "TransferSent", "TransferReceived"]

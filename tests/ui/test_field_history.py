@@ -1,8 +1,6 @@
 """The field history panel on real widgets: rows from a real History, jumping by mouse and key."""
 from __future__ import annotations
 
-import ctypes
-import sys
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -12,13 +10,9 @@ from model.event import Event
 from model.field_history import MISSING, FieldChange
 from model.reducer import default_reducer
 from model.replay import History
+import ui.workers  # noqa: F401  (pins None/True/False: PySide6 6.12 on Python 3.11 drops references)
 from ui.field_history import ABSENT_TEXT, FieldHistoryPanel, value_text
 
-if sys.version_info < (3, 12):
-    # PySide6 6.12 on Python 3.11 drops a reference to None (and True/False) on every call that
-    # returns nothing; Python 3.12 made them immortal. Act the same here (see test_timeline).
-    for _singleton in (None, True, False):
-        ctypes.c_ssize_t.from_address(id(_singleton)).value += 1 << 32
 
 T0 = datetime(2024, 3, 1, 12, 0, tzinfo=timezone.utc)
 

@@ -1,9 +1,6 @@
 """The timeline widget driven offscreen with real mouse events."""
 from __future__ import annotations
 
-import ctypes
-import sys
-
 import numpy as np
 import pyqtgraph as pg
 import pytest
@@ -12,14 +9,8 @@ from PySide6.QtGui import QImage, QMouseEvent
 from PySide6.QtWidgets import QApplication
 
 from model.errors import EventLensError
+import ui.workers  # noqa: F401  (pins None/True/False: PySide6 6.12 on Python 3.11 drops references)
 from ui.timeline import MAX_EXACT_POINTS, PALETTE, TimelineWidget, type_colour
-
-if sys.version_info < (3, 12):
-    # PySide6 6.12 on Python 3.11 drops a reference to None (and to True/False) on every call
-    # that returns nothing, until the interpreter aborts with "deallocating None". Python 3.12
-    # made these objects immortal; give them enough references to act the same here.
-    for _singleton in (None, True, False):
-        ctypes.c_ssize_t.from_address(id(_singleton)).value += 1 << 32
 
 pg.setConfigOption("mouseRateLimit", -1)  # deliver every move, as pyqtgraph's own tests do
 
