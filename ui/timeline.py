@@ -7,6 +7,7 @@ size grows with the bucket's count), recomputed by one numpy pass when the range
 """
 from __future__ import annotations
 
+import time
 import zlib
 from datetime import datetime, timezone
 from pathlib import Path
@@ -191,6 +192,7 @@ class TimelineWidget(QWidget):
         self._overview_dirty = True
         self._pending_show_all = False  # appended while empty: show everything at the next redraw
         self._pending_follow = False  # appended while the end was in view: keep it in view
+        self._redraw_seconds = 0.0  # how long the last redraw took
 
         palette = self.palette()
         self._fg = palette.color(QPalette.ColorRole.WindowText)
@@ -296,7 +298,8 @@ class TimelineWidget(QWidget):
         self._events.append(versions, np.asarray(times, dtype=np.float64), self._encode(types))
         self._sorted = None
         self._overview_dirty = True
-        self._schedule_redraw(APPEND_REDRAW_MS)
+        # Throttle by the measured cost too, so redraws take at most a fifth of the main thread.
+        self._schedule_redraw(max(APPEND_REDRAW_MS, int(5000 * self._redraw_seconds)))
 
     def set_snapshots(self, versions: list[int]) -> None:
         """Mark these versions as snapshots (dashed lines)."""
@@ -530,6 +533,13 @@ class TimelineWidget(QWidget):
     def redraw(self) -> None:
         """Recompute what is drawn for the visible range (called after range and data changes)."""
         self._redraw_timer.stop()
+        started = time.perf_counter()
+        try:
+            self._redraw()
+        finally:
+            self._redraw_seconds = time.perf_counter() - started
+
+    def _redraw(self) -> None:
         if self._overview_dirty:
             self._catch_up()
         xs, codes, versions = self._by_x()
