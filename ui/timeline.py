@@ -163,6 +163,16 @@ class _Columns:
         return self._codes[: self.n]
 
 
+def _columns(versions: np.ndarray, times: np.ndarray, types: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    versions = np.ascontiguousarray(versions, dtype=np.int64)
+    times = np.ascontiguousarray(times, dtype=np.float64)
+    if not (len(versions) == len(times) == len(types)):
+        raise EventLensError(
+            f"timeline: {len(versions)} versions, {len(times)} times and {len(types)} types do not match"
+        )
+    return versions, times
+
+
 def format_time(seconds: float) -> str:
     """Epoch seconds as a UTC time for labels."""
     try:
@@ -275,12 +285,7 @@ class TimelineWidget(QWidget):
     # -- data ---------------------------------------------------------------------------------
     def set_events(self, versions: np.ndarray, times: np.ndarray, types: list[str]) -> None:
         """Show these events (versions ascending, times in epoch seconds, one type name each)."""
-        versions = np.ascontiguousarray(versions, dtype=np.int64)
-        times = np.ascontiguousarray(times, dtype=np.float64)
-        if not (len(versions) == len(times) == len(types)):
-            raise EventLensError(
-                f"timeline: {len(versions)} versions, {len(times)} times and {len(types)} types do not match"
-            )
+        versions, times = _columns(versions, times, types)
         self._clear_types()
         codes = self._encode(types)
         self._events.replace(versions.copy(), times.copy(), codes)
@@ -288,14 +293,14 @@ class TimelineWidget(QWidget):
 
     def append_events(self, versions: np.ndarray, times: np.ndarray, types: list[str]) -> None:
         """Add live events after the loaded ones; the view follows when it showed the end."""
-        versions = np.asarray(versions, dtype=np.int64)
+        versions, times = _columns(versions, times, types)
         if len(versions) == 0:
             return
         # Only store here: limits, view range and drawing catch up in the next (throttled)
         # redraw, so a stream loading in a thousand batches is not redrawn a thousand times.
         self._pending_show_all = self._pending_show_all or self._events.n == 0
         self._pending_follow = self._pending_follow or self._showing_end()
-        self._events.append(versions, np.asarray(times, dtype=np.float64), self._encode(types))
+        self._events.append(versions, times, self._encode(types))
         self._sorted = None
         self._overview_dirty = True
         # Throttle by the measured cost too, so redraws take at most a fifth of the main thread.
