@@ -58,6 +58,7 @@ log = logging.getLogger(__name__)
 
 BATCH = 5000  # events per read batch: one progress step, one UI update
 PAGE_STEP = 100  # PageUp / PageDown
+FLUSH_MS = 250  # while loading, the widgets take new events at most this often
 CREATED_BY = "eventlens gui"
 DEMO_STREAMS, DEMO_EVENTS = 12, 300
 
@@ -164,6 +165,9 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("EventLens")
         self._build()
         self._build_menus()
+        self._incoming: list[list[Event]] = []
+        self._flush_timer = QTimer(self, singleShot=True, interval=FLUSH_MS)
+        self._flush_timer.timeout.connect(self._flush_batches)
         self.live_timer = QTimer(self, interval=live_interval_ms)
         self.live_timer.timeout.connect(self._poll_live)
         self._restore_layout()
@@ -430,6 +434,8 @@ class MainWindow(QMainWindow):
             self._load_job.cancel()
         self.live_timer.stop()
         self._load_job = self._live_job = None
+        self._flush_timer.stop()
+        self._incoming = []
         self.history, self.stream_id = None, None
         self.cursor = self.loaded_version = 0
         self.load_complete = False
@@ -484,17 +490,32 @@ class MainWindow(QMainWindow):
     def _batch_arrived(self, history: History, batch: list[Event]) -> None:
         if history is not self.history:
             return  # a stream closed meanwhile
-        first = not self.event_list.event_model.rowCount()
-        self.event_list.event_model.append(batch)
-        self.timeline.append_events(*_arrays(batch))
-        self.loaded_version = batch[-1].version
+        self._incoming.append(batch)
+        # the first batch shows at once; later ones are gathered so the widgets redraw a few
+        # times per second instead of once per batch
+        if self.loaded_version == 0:
+            self._flush_batches()
+        elif not self._flush_timer.isActive():
+            self._flush_timer.start()
+
+    def _flush_batches(self) -> None:
+        """Hand the gathered batches to the event list and timeline in one step."""
+        self._flush_timer.stop()
+        if not self._incoming:
+            return
+        events = [e for batch in self._incoming for e in batch] if len(self._incoming) > 1 else self._incoming[0]
+        self._incoming = []
+        self.event_list.event_model.append(events)
+        self.timeline.append_events(*_arrays(events))
+        self.loaded_version = events[-1].version
         self.compare_spin.setMaximum(self.loaded_version)
-        if first or self._follow_end:
+        if self._follow_end or self.cursor == 0:
             self.set_cursor(self.loaded_version, source="load")
 
     def _stream_loaded(self, history: History, info, snapshots, problems) -> None:
         if history is not self.history:
             return
+        self._flush_batches()
         self._load_job = None
         self.load_complete = history.error is None
         self._set_snapshots(snapshots)
@@ -525,6 +546,7 @@ class MainWindow(QMainWindow):
     def _load_failed(self, history: History, exc: BaseException) -> None:
         if history is not self.history:
             return
+        self._flush_batches()
         self._load_job = None
         self.load_complete = False
         partial = f" (partial: versions 1–{self.loaded_version} loaded, not the whole stream)" if self.loaded_version else ""
