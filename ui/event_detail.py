@@ -7,6 +7,8 @@ from PySide6.QtWidgets import QPlainTextEdit, QWidget
 from model.event import Event
 from store.codec import dumps_json, to_jsonable
 
+MAX_CHARS = 200_000
+
 
 def detail_text(event: Event, problems: list[str] | None = None) -> str:
     """The text the panel shows: one JSON document with the event's fields and problems."""
@@ -23,7 +25,10 @@ def detail_text(event: Event, problems: list[str] | None = None) -> str:
     if problems:
         document["problems"] = list(problems)
     text = dumps_json(to_jsonable(document), pretty=True)
-    return text.decode() if isinstance(text, bytes) else text
+    text = text.decode() if isinstance(text, bytes) else text
+    if len(text) > MAX_CHARS:  # a payload near 16 MB would stall the text widget
+        text = text[:MAX_CHARS] + f"\n… {len(text) - MAX_CHARS:,} more characters (export the stream to see all)"
+    return text
 
 
 class EventDetail(QPlainTextEdit):

@@ -128,3 +128,28 @@ def test_run_with_no_arguments_shows_the_seeded_store_and_exits_cleanly(qtbot, t
     assert "error" not in seen, seen.get("error")
     assert "streams" in seen["size"] and seen["size"].split()[0] != "0"
     assert "eventlens.sqlite" in seen["title"]
+
+
+def test_connect_through_the_dialog(qtbot, window, embedded_store):
+    """File > Connect…: the user fills the dialog and presses Connect."""
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    from model.event import NewEvent
+
+    embedded_store.append("thing-1", [NewEvent("Made", {"a": 1})], 0)
+
+    def fill_and_accept():
+        dialog = QApplication.activeModalWidget()
+        if dialog is None:
+            QTimer.singleShot(10, fill_and_accept)
+            return
+        dialog.file_radio.setChecked(True)
+        qtbot.keyClicks(dialog.file_edit, str(embedded_store.path))
+        dialog.read_only_box.setChecked(True)
+        dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+
+    QTimer.singleShot(0, fill_and_accept)
+    with qtbot.waitSignal(window.connected, timeout=20_000):
+        window.show_connect_dialog()
+    assert window.store.read_only and window.connection.uri == str(embedded_store.path)
+    assert "read-only" in window.connection_label.text()
