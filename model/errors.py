@@ -1,9 +1,18 @@
 """Errors that users see: each carries one clear line, never a traceback."""
 from __future__ import annotations
 
+import re
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+
 
 class EventLensError(Exception):
     """Base of every expected failure; ``str(error)`` is the one line shown to the user."""
+
+    def __str__(self) -> str:
+        # Stream ids, event types and field names come from the data: a newline in one of
+        # them must not break the one-line message (or forge a second line in a log).
+        return _CONTROL.sub(" ", super().__str__())
 
 
 class ConflictError(EventLensError):
