@@ -162,6 +162,7 @@ class MainWindow(QMainWindow):
         self._long_jobs: list[Job] = []
         self._last_live_error = ""
         self._connecting: Connection | None = None
+        self._closing = False
         self.setWindowTitle("EventLens")
         self._build()
         self._build_menus()
@@ -391,6 +392,9 @@ class MainWindow(QMainWindow):
                          error=lambda exc: self._connect_failed(label, exc))
 
     def _connected(self, connection: Connection, store, size, types, description: str) -> None:
+        if self._closing:  # the window closed while connecting: nobody will use this store
+            store.close()
+            return
         self._close_stream()
         old, self.store, self.connection = self.store, store, connection
         if old is not None:
@@ -400,6 +404,9 @@ class MainWindow(QMainWindow):
         self.connection_label.setText(description + ro)
         self.setWindowTitle(f"EventLens — {description}")
         self._show_size(size)
+        if size.streams == 0 and connection.is_mongo:
+            # an empty database is most often a misspelt name: say so instead of showing nothing
+            self.show_message(f"{description} holds no streams: is the database name right?", "warning")
         self.streams.set_store(store, types)
         writable = not store.read_only and store.capabilities.writable
         self.snapshot_panel.set_writable(writable, "" if writable else "Read-only connection: snapshots cannot be created.")
@@ -906,7 +913,9 @@ class MainWindow(QMainWindow):
 
     def shutdown(self) -> None:
         """Stop following, cancel work, close the store and end the worker thread."""
+        self._closing = True
         self.live_timer.stop()
+        self._flush_timer.stop()
         self.streams._debounce.stop()
         self.worker.cancel_all()
         store, self.store = self.store, None

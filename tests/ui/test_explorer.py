@@ -292,3 +292,12 @@ def test_a_server_that_never_answers_ends_in_a_clear_error_in_bounded_time(qtbot
     assert text.startswith("Cannot connect to") and "\n" not in text
     # the window answers: the connect dialog's work can start again at once
     assert window.worker.idle()
+
+
+def test_an_empty_database_is_named_in_a_warning(qtbot, window, mongo_uri):
+    from ui.settings import Connection
+
+    with qtbot.waitSignal(window.connected, timeout=20_000):
+        window.connect_to(Connection(uri=mongo_uri, db="no_such_database_here"))
+    assert "holds no streams" in window.banner.text() and "no_such_database_here" in window.banner.text()
+    assert window.banner.kind == "warning"
