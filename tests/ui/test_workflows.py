@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import pyqtgraph as pg
-import pytest
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication
