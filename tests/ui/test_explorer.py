@@ -301,3 +301,16 @@ def test_an_empty_database_is_named_in_a_warning(qtbot, window, mongo_uri):
         window.connect_to(Connection(uri=mongo_uri, db="no_such_database_here"))
     assert "holds no streams" in window.banner.text() and "no_such_database_here" in window.banner.text()
     assert window.banner.kind == "warning"
+
+
+def test_tls_options_from_the_dialog_reach_the_driver(qtbot, window, mongo_uri, tmp_path):
+    from ui.settings import Connection
+
+    missing = tmp_path / "no-such-ca.pem"
+    with qtbot.waitSignal(window.connectFailed, timeout=30_000):
+        window.connect_to(Connection(uri=mongo_uri, db="x", timeout_s=2.0, tls_ca_file=str(missing)))
+    text = window.banner.text()
+    # the CA file was handed to the driver: it names the file it could not use, in one line
+    assert text.startswith("Cannot connect to") and "\n" not in text and "Traceback" not in text
+    assert str(missing) in text
+    assert window.store is None
