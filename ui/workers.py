@@ -137,7 +137,6 @@ class Job(QObject):
         else:
             self.done = True
             self._post("result", value)
-        self._post("finished")
 
 
 class Worker(QThread):
@@ -213,3 +212,4 @@ class Worker(QThread):
                 self._current = None
                 with self._lock:
                     self._pending -= 1
+                job._post("finished")  # after the count: a finished job is never "pending"
