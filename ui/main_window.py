@@ -895,7 +895,7 @@ class MainWindow(QMainWindow):
         width, height = self.width(), self.height()
         # first run: proportions that show every column; later runs restore what the user chose
         defaults = {"main": [width * 27 // 100, width * 73 // 100], "right": [height * 2 // 5, height * 3 // 5],
-                    "lower": [width * 36 // 100, width * 37 // 100], "state": [height * 2 // 5, height // 5]}
+                    "lower": [width * 31 // 100, width * 42 // 100], "state": [height * 3 // 10, height * 3 // 10]}
         for name, splitter in self._splitters().items():
             state = self.settings.load_bytes(f"splitters/{name}")
             if state is None or not splitter.restoreState(state):

@@ -65,6 +65,8 @@ def make_screenshots(out_dir: Path, *, width: int = 1600, height: int = 1000, su
         for row in range(window.streams.model.rowCount()):
             if window.streams.model.stream_at(row).stream_id == STREAM:
                 window.streams.view.selectRow(row)
+        if window.state_view.select_path(("balance",)):  # show a field's history too
+            _wait(window.fieldHistoryShown, 10_000)
         window.event_list.setFocus()
         _settle()
         main = out_dir / f"screenshot-main{suffix}.png"
