@@ -248,13 +248,17 @@ class EmbeddedStore(EventStore):
     @staticmethod
     def _events(stream_id: str, rows: list[tuple]) -> list[Event]:
         decode_all = bson.decode_all
-        datas = decode_all(b"".join(r[2] for r in rows), CODEC_OPTIONS)
-        metas = decode_all(b"".join(r[3] for r in rows), CODEC_OPTIONS)
-        epoch, delta = _EPOCH, _dt.timedelta
-        return [
-            Event(stream_id, r[0], r[1], data, meta, epoch + delta(microseconds=r[4]), r[5])
-            for r, data, meta in zip(rows, datas, metas)
-        ]
+        try:
+            datas = decode_all(b"".join(r[2] for r in rows), CODEC_OPTIONS)
+            metas = decode_all(b"".join(r[3] for r in rows), CODEC_OPTIONS)
+            epoch, delta = _EPOCH, _dt.timedelta
+            return [
+                Event(stream_id, r[0], r[1], data, meta, epoch + delta(microseconds=r[4]), r[5])
+                for r, data, meta in zip(rows, datas, metas)
+            ]
+        except (BSONError, TypeError, ValueError, OverflowError):
+            # a damaged row (copied badly, edited by hand): decode row by row, naming what failed
+            return [_located_event(stream_id, r) for r in rows]
 
     def stream(self, stream_id: str) -> StreamInfo | None:
         rows = self._query("SELECT stream_id, stream_type, version, first_time, last_time FROM streams "
@@ -337,6 +341,28 @@ class EmbeddedStore(EventStore):
             except OSError:
                 pass
         return StoreSize(streams=streams, events=events, snapshots=snapshots, bytes=on_disk)
+
+
+def _located_event(stream_id: str, row: tuple) -> Event:
+    """An event from a damaged row: what can be read is kept, the rest named in ``problems``."""
+    version, kind, data, metadata, recorded_at, stream_type = row
+    problems: list[str] = []
+
+    def decoded(field: str, blob: Any) -> Mapping[str, Any]:
+        try:
+            return bson.decode(blob, CODEC_OPTIONS)
+        except (BSONError, TypeError, ValueError, OverflowError) as error:
+            problems.append(f"field {field!r} does not decode: {(str(error).splitlines() or [''])[0][:120]}")
+            return {}
+
+    data, metadata = decoded("data", data), decoded("metadata", metadata)
+    try:
+        time = from_micros(recorded_at)
+    except (TypeError, ValueError, OverflowError):
+        problems.append(f"field 'recorded_at' is {type(recorded_at).__name__} {recorded_at!r:.40}, not a time")
+        time = _EPOCH
+    return Event(stream_id, version, kind if isinstance(kind, str) else str(kind), data, metadata, time,
+                 stream_type if isinstance(stream_type, str) else "", tuple(problems))
 
 
 def _info(row: tuple) -> StreamInfo:
