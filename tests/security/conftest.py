@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.reliability.conftest import window  # noqa: F401  (the same GUI window fixture)
 from tests.reliability.servers import auth_ferretdb
 
 
@@ -31,21 +32,3 @@ def all_logs(caplog):
     for name in ("pymongo", "pymongo.command", "pymongo.connection", "pymongo.serverSelection", "ui", "store", "model"):
         logging.getLogger(name).setLevel(logging.DEBUG)
     return caplog
-
-
-@pytest.fixture
-def window(qtbot, tmp_path):
-    """A main window with its settings in a tmp ini file; stopped cleanly afterwards."""
-    pytest.importorskip("PySide6")
-    from ui.main_window import MainWindow
-    from ui.settings import Settings
-
-    settings = Settings(str(tmp_path / "settings" / "eventlens.ini"))
-    w = MainWindow(settings, live_interval_ms=200)
-    qtbot.addWidget(w)
-    w.show()
-    yield w
-    w.close()
-    from ui.workers import live_workers
-
-    assert not live_workers(), "a worker thread was left running"

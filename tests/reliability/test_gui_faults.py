@@ -1,0 +1,98 @@
+"""The window through real faults: the server dies while a stream loads, and stops while idle."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from model.event import NewEvent
+from tests.reliability.test_faults import fill
+
+FAULTS: list[str] = []
+
+
+@pytest.fixture(scope="module", autouse=True)
+def report_faults():
+    yield
+    print(f"\n[reliability] GUI faults injected and survived: {len(FAULTS)}")
+    for fault in FAULTS:
+        print(f"  - {fault}")
+
+EVENTS = 12_000  # three of the window's 5,000-event batches
+
+#: Slow only for the second batch, so the server dies while the window still has events to fetch.
+SLOW_REDUCER = """
+import time
+
+def evolve(state, event):
+    if 5000 < event.version <= 7000:
+        time.sleep(0.001)
+    return {**state, "i": event.data.get("i")}
+"""
+
+
+def connect(qtbot, window, uri: str, db: str, timeout_s: float = 30.0):
+    from ui.settings import Connection
+
+    with qtbot.waitSignal(window.connected, timeout=60_000):
+        window.connect_to(Connection(uri=uri, db=db, timeout_s=timeout_s))
+
+
+def test_window_survives_the_server_dying_mid_load_and_reloads(qtbot, window, ferretdb_factory, tmp_path):
+    server = ferretdb_factory()
+    fill(server.uri, "gui", "big-1", EVENTS)
+    reducer = tmp_path / "slow.py"
+    reducer.write_text(SLOW_REDUCER, encoding="utf-8")
+    connect(qtbot, window, server.uri, "gui")
+    store = window.store
+    with qtbot.waitSignal(window.statusBar().messageChanged, timeout=20_000):
+        window.use_reducer_file(str(reducer))
+    qtbot.waitUntil(lambda: window.reducer.name != "default", timeout=20_000)
+
+    with qtbot.waitSignal(window.loadFailed, timeout=60_000) as failed:
+        window.open_stream("big-1")
+        qtbot.waitUntil(lambda: window.loaded_version >= 5_000, timeout=60_000)
+        server.kill()
+        killed = time.monotonic()
+    assert time.monotonic() - killed < 10
+    assert window.isVisible()
+    assert "unreachable" in failed.args[0] or "stopped answering" in failed.args[0]
+    assert not window.load_complete
+    assert 5_000 <= window.loaded_version < EVENTS
+    banner = window.banner.text()
+    assert "failed" in banner and "partial" in banner and "\n" not in banner
+    assert "partial" in window.position_label.text()
+
+    server.start()
+    with qtbot.waitSignal(window.streamLoaded, timeout=90_000):
+        window.open_stream("big-1")
+    assert window.store is store  # reopened without a new connection
+    assert window.load_complete and window.loaded_version == EVENTS
+    assert window.history.state["i"] == EVENTS
+    assert "partial" not in window.position_label.text()
+    FAULTS.append(f"GUI: FerretDB killed while loading at version {5_000}+ of {EVENTS:,}: window up, error shown, "
+                  "reload complete after restart")
+
+
+def test_window_following_live_survives_a_server_stop_while_idle(qtbot, window, ferretdb_factory):
+    from store.connect import open_store
+
+    server = ferretdb_factory()
+    with open_store(server.uri + "live") as writer:
+        writer.append("acct-1", [NewEvent("Opened", {"n": 1})], 0)
+    connect(qtbot, window, server.uri, "live", timeout_s=2.0)
+    with qtbot.waitSignal(window.streamLoaded, timeout=30_000):
+        window.open_stream("acct-1")
+    server.stop()
+    with qtbot.waitSignal(window.messageShown, timeout=30_000) as shown:
+        pass  # the live poll meets the stopped server
+    assert "Following 'acct-1' failed" in shown.args[0] and "\n" not in shown.args[0]
+    assert window.isVisible() and window.loaded_version == 1
+    server.start()
+    with open_store(server.uri + "live") as writer:
+        writer.append("acct-1", [NewEvent("Deposited", {"n": 2})], 1)
+    with qtbot.waitSignal(window.eventsAppended, timeout=30_000) as appended:
+        pass  # the next poll, same store object, picks up the new event
+    assert appended.args[0] == 2 and window.loaded_version == 2
+    assert not window.banner.isVisible()
+    FAULTS.append("GUI: FerretDB stopped while following live: message shown once, live follow resumed after restart")
