@@ -258,6 +258,7 @@ class MongoStore(EventStore):
 
     # -- reading -----------------------------------------------------------------
     def _head(self, stream_id: str) -> int:
+        _require_id(stream_id)
         with self._errors(f"read stream {stream_id!r}"):
             head = self._streams.find_one({"_id": stream_id}, {"version": 1})
         return int(head["version"]) if head else 0
@@ -299,6 +300,7 @@ class MongoStore(EventStore):
                 cursor.close()
 
     def stream(self, stream_id: str) -> StreamInfo | None:
+        _require_id(stream_id)
         with self._errors(f"read stream {stream_id!r}"):
             doc = self._streams.find_one({"_id": stream_id})
         return _info(doc) if doc else None
@@ -355,12 +357,14 @@ class MongoStore(EventStore):
         return int(doc["version"]) if doc else 0
 
     def snapshots(self, stream_id: str) -> list[Snapshot]:
+        _require_id(stream_id)
         with self._errors(f"list snapshots of stream {stream_id!r}"):
             docs = list(self._snapshots.find({"stream_id": stream_id}).sort([("version", ASCENDING),
                                                                             ("created_at", ASCENDING)]))
         return [_snapshot(d) for d in docs]
 
     def latest_snapshot(self, stream_id: str, *, at_or_before: int, reducer: ReducerId) -> Snapshot | None:
+        _require_id(stream_id)
         with self._errors(f"read snapshots of stream {stream_id!r}"):
             doc = self._snapshots.find_one(
                 {"stream_id": stream_id, "version": {"$lte": at_or_before},
@@ -411,6 +415,12 @@ def _refuse_unsupported(stream_id: str, version: int, field: str, value: Any) ->
             kind = "NaN" if isinstance(item, float) else type(item).__name__
             raise CodecError(f"stream {stream_id!r} version {version}: field {path}: "
                              f"{kind} values cannot be stored on FerretDB v1")
+
+
+def _require_id(stream_id: Any) -> None:
+    """A stream id goes into queries as a value: a dict here would be an operator ({"$gt": ""} reads every stream)."""
+    if not isinstance(stream_id, str):
+        raise TypeError(f"stream_id must be a string, not {type(stream_id).__name__}")
 
 
 def _short(error: BaseException) -> str:
