@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from datetime import datetime, timezone
 import subprocess
 import sys
 from pathlib import Path
@@ -11,11 +12,12 @@ from pathlib import Path
 import pytest
 
 from model.errors import LayoutError
-from model.event import NewEvent
+from model.event import NewEvent, ReducerId
 from store.connect import open_store
 from store.layout import parse_layout
 
 ROOT = Path(__file__).resolve().parents[2]
+NOW = datetime(2024, 1, 1, tzinfo=timezone.utc)
 
 STREAM_IDS = ["a.b", "aXb", "a*b", "ab", "x$where", '{"$where": "sleep(100)"}', "(evil)|.*", "back\\slash",
               "brack[et]", "caret^dollar$", "plus+q?", "UPPER.case", "this.x == 1", "'; return true; '"]
@@ -161,3 +163,13 @@ def test_a_layout_file_is_data_never_code(tmp_path, closed_port_uri, capsys):
         assert main(["streams", "--uri", closed_port_uri, "--layout", str(path), "--timeout", "1"]) == 1
         assert capsys.readouterr().err.startswith("eventlens: ")
         assert not marker.exists()
+
+
+@pytest.mark.parametrize("stream_id", [{"$gt": ""}, {"$regex": ".*"}, {"$where": "true"}, ["secret-1"], 1])
+def test_a_stream_id_that_is_not_a_string_never_becomes_a_query_operator(mongo_store, stream_id):
+    mongo_store.append("secret-1", [NewEvent("PinSet", {"pin": 1234})], 0)
+    for call in (lambda: mongo_store.stream(stream_id), lambda: list(mongo_store.read(stream_id)),
+                 lambda: mongo_store.snapshots(stream_id), lambda: mongo_store.version_at(stream_id, NOW),
+                 lambda: mongo_store.latest_snapshot(stream_id, at_or_before=5, reducer=ReducerId("d", "f"))):
+        with pytest.raises(TypeError, match="stream_id must be a string"):
+            call()
