@@ -507,3 +507,39 @@ def test_cli_on_hostile_rows(tmp_path_factory, capsys, rows, argv):
     if code == 1 and argv[0] not in ("check", "snapshot"):
         assert captured.err.startswith("eventlens: ") and captured.err.count("\n") == 1, captured.err
     count("cli", f"{argv[0]} exit {code}")
+
+
+def invalid_utf8_bson() -> bytes:
+    """{"name": <the bytes ff fe, which are not UTF-8>} as raw BSON."""
+    body = b"\x02name\x00" + struct.pack("<i", 3) + b"\xff\xfe\x00"
+    return struct.pack("<i", len(body) + 5) + body + b"\x00"
+
+
+def test_invalid_utf8_in_a_payload(mongo_uri, hostile_db, tmp_path):
+    """Strings that are not UTF-8: the server refuses them, or the event reads with a located problem."""
+    from store.embedded import EmbeddedStore
+    from store.mongo import MongoStore
+
+    path = tmp_path / "utf8.sqlite"
+    EmbeddedStore(path).close()
+    write_raw_rows(path, "u-1", [(1, "h", "Named", invalid_utf8_bson(), bson.encode({}), 0)])
+    with EmbeddedStore(path, read_only=True) as store:
+        history, error = load_history(store, "u-1")
+        assert error is None and history.event(1).problems and "data" in history.event(1).problems[0]
+        count("invalid UTF-8", "embedded: " + outcome_of(history, error, "u-1"))
+
+    head = bson.encode({"stream_id": "u-1", "stream_type": "h", "version": 1, "type": "Named", "metadata": {},
+                        "recorded_at": NOW})[4:-1]
+    body = head + b"\x03data\x00" + invalid_utf8_bson()
+    try:
+        hostile_db["events"].insert_one(RawBSONDocument(struct.pack("<i", len(body) + 5) + body + b"\x00"))
+    except Exception as error:  # noqa: BLE001 - what the server said, for the report
+        count("invalid UTF-8", f"mongo: server refused ({type(error).__name__})")
+        return
+    hostile_db["streams"].insert_one({"_id": "u-1", "stream_type": "h", "version": 1, "first_time": NOW, "last_time": NOW})
+    with MongoStore(mongo_uri, hostile_db.name, read_only=True) as store:
+        history, error = load_history(store, "u-1")
+        if error is None and not history.event(1).problems:  # FerretDB stored it: it must read back as text
+            assert isinstance(history.event(1).data["name"], str)
+        count("invalid UTF-8", "mongo: " + outcome_of(history, error, "u-1"))
+        print(f"\n[hostile] invalid UTF-8 via FerretDB read back as {dict(history.event(1).data)!r}")
