@@ -96,3 +96,63 @@ def test_window_following_live_survives_a_server_stop_while_idle(qtbot, window, 
     assert appended.args[0] == 2 and window.loaded_version == 2
     assert not window.banner.isVisible()
     FAULTS.append("GUI: FerretDB stopped while following live: message shown once, live follow resumed after restart")
+
+
+def snapshot_count(uri: str, db: str) -> int:
+    from pymongo import MongoClient
+
+    client = MongoClient(uri, serverSelectionTimeoutMS=5000)
+    try:
+        return client[db]["snapshots"].count_documents({})
+    finally:
+        client.close()
+
+
+def test_snapshot_from_the_window_while_the_server_is_down(qtbot, window, ferretdb_factory, monkeypatch):
+    import ui.main_window
+    from store.connect import open_store
+
+    monkeypatch.setattr(ui.main_window, "confirm", lambda *args: True)  # the user says yes
+    server = ferretdb_factory()
+    with open_store(server.uri + "snapgui") as writer:
+        writer.append("acct-1", [NewEvent("Opened", {"n": 1}), NewEvent("Deposited", {"n": 2})], 0)
+    connect(qtbot, window, server.uri, "snapgui", timeout_s=2.0)
+    window.live_box.setChecked(False)  # only the snapshot talks to the server here
+    with qtbot.waitSignal(window.streamLoaded, timeout=30_000):
+        window.open_stream("acct-1")
+    server.stop()
+    with qtbot.waitSignal(window.messageShown, timeout=30_000) as shown:
+        assert window.create_snapshot() is not None
+    assert shown.args[0].startswith("Snapshot not created: ") and "\n" not in shown.args[0]
+    assert window.isVisible()
+    server.start()
+    assert snapshot_count(server.uri, "snapgui") == 0  # nothing partial was left behind
+    with qtbot.waitSignal(window.snapshotsChanged, timeout=30_000):
+        window.create_snapshot()  # the next action works, same store
+    with qtbot.waitSignal(window.snapshotsChanged, timeout=30_000):
+        window.create_snapshot()  # a second click writes no duplicate
+    assert snapshot_count(server.uri, "snapgui") == 1
+    assert "already exists" in window.snapshot_panel.result.toPlainText()
+    FAULTS.append("GUI: snapshot created with FerretDB stopped: clear message, nothing written; after restart written once")
+
+
+def test_read_only_window_refuses_a_snapshot_before_reaching_the_stopped_server(qtbot, window, ferretdb_factory, monkeypatch):
+    import ui.main_window
+    from store.connect import open_store
+    from ui.settings import Connection
+
+    asked = []
+    monkeypatch.setattr(ui.main_window, "confirm", lambda *args: asked.append(args) or True)
+    server = ferretdb_factory()
+    with open_store(server.uri + "rogui") as writer:
+        writer.append("acct-1", [NewEvent("Opened", {"n": 1})], 0)
+    with qtbot.waitSignal(window.connected, timeout=30_000):
+        window.connect_to(Connection(uri=server.uri, db="rogui", read_only=True, timeout_s=2.0))
+    window.live_box.setChecked(False)
+    with qtbot.waitSignal(window.streamLoaded, timeout=30_000):
+        window.open_stream("acct-1")
+    server.stop()
+    with qtbot.waitSignal(window.messageShown, timeout=5_000) as shown:
+        assert window.create_snapshot() is None  # no job: refused on the spot
+    assert shown.args[0].startswith("read-only connection: refused to create a snapshot")
+    assert asked == [] and window.worker.idle()
