@@ -232,6 +232,16 @@ the ratios less so.
     path.write_text(text)
 
 
+def _command(argv: list[str] | None) -> str:
+    return ("python bench/run.py " + " ".join(argv if argv is not None else sys.argv[1:])).strip()
+
+
+def partial(rows: list[Row], facts: dict, args) -> None:
+    """Write what is measured so far, so a long server run never loses the embedded figures."""
+    facts = dict(facts, seconds=time.perf_counter() - facts["started"], load_after=load_average())
+    write_results(rows, facts, _command(args.argv) + " (partial: still running)", Path(args.out))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="data sets ten times smaller")
@@ -241,11 +251,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-embedded", action="store_true")
     parser.add_argument("--out", default=str(RESULTS))
     args = parser.parse_args(argv)
+    args.argv = argv
     scale = 0.1 if args.quick else 1.0
     sizes = scaled(FULL, scale)
     server_sizes = scaled(FULL, args.server_scale if args.server_scale is not None else scale)
     started = time.perf_counter()
-    facts = {"machine": machine(), "servers": [], "data": {}, "load_before": load_average(),
+    facts = {"machine": machine(), "servers": [], "data": {}, "load_before": load_average(), "started": started,
              "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     rows: list[Row] = []
     if not args.skip_embedded:
@@ -253,6 +264,7 @@ def main(argv: list[str] | None = None) -> int:
         rows += embedded_rows
         facts["servers"].append("embedded store (SQLite " + __import__("sqlite3").sqlite_version + ")")
         facts["data"]["embedded"] = data
+        partial(rows, facts, args)
     kinds = [] if args.server == "none" else [args.server]
     if os.environ.get("MONGODB_URI") and os.environ["MONGODB_URI"] not in kinds:
         kinds.append(os.environ["MONGODB_URI"])
@@ -266,11 +278,11 @@ def main(argv: list[str] | None = None) -> int:
         rows += server_rows
         facts["servers"].append(data["server"])
         facts["data"][data["server"]] = data["databases"]
+        partial(rows, facts, args)
     facts["seconds"] = time.perf_counter() - started
     facts["load_after"] = load_average()
     print(table(rows))
-    command = "python bench/run.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    write_results(rows, facts, command.strip(), Path(args.out))
+    write_results(rows, facts, _command(argv), Path(args.out))
     log(f"wrote {args.out}")
     return 0
 
