@@ -385,10 +385,23 @@ class MongoStore(EventStore):
         return StoreSize(streams=streams, events=events, snapshots=snapshots, bytes=on_disk)
 
 
+#: The least time one operation may take once connected. A sorted read of a big stream can
+#: keep a server busy well past the connect timeout before its first batch (FerretDB sorts a
+#: 50,000-event stream for ~24 s), and failing that read would make big streams unreadable.
+OPERATION_TIMEOUT_FLOOR_S = 300.0
+
+
 def _client(uri: str, timeout_s: float, options: Mapping[str, Any]) -> MongoClient:
+    """A client whose connect and server selection are bounded by ``timeout_s``.
+
+    A server that accepts connections and never answers fails within ``timeout_s``: the
+    handshake runs under the connect timeout. Operations on an answering server get at least
+    OPERATION_TIMEOUT_FLOOR_S, so a slow big read is not mistaken for a dead server.
+    """
     ms = max(1, int(timeout_s * 1000))
     settings = dict(
-        serverSelectionTimeoutMS=ms, connectTimeoutMS=ms, socketTimeoutMS=ms,
+        serverSelectionTimeoutMS=ms, connectTimeoutMS=ms,
+        socketTimeoutMS=max(ms, int(OPERATION_TIMEOUT_FLOOR_S * 1000)),
         tz_aware=True, tzinfo=UTC, uuidRepresentation="standard",
         datetime_conversion="DATETIME_AUTO", appname="EventLens",
     )
