@@ -64,7 +64,7 @@ def check_stream(events: Iterable[Event], reducer: Reducer | None = None, *, aft
             continue
         if deleted_at is not None:
             problems.append(
-                Problem(sid, v, "after-delete", f"{event.type} after {deleted_at[1]} at version {deleted_at[0]}")
+                Problem(sid, v, "after-delete", f"{event.type!r} after {deleted_at[1]!r} at version {deleted_at[0]}")
             )
         elif event_kind(event.type) == "deleted":
             deleted_at = (v, event.type)

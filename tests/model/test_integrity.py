@@ -44,7 +44,7 @@ def test_events_after_a_deletion():
     events = [event("s", 1, "UserCreated"), event("s", 2, "UserDeleted"), event("s", 3, "UserUpdated")]
     problems = check_stream(events)
     assert kinds(problems) == [(3, "after-delete")]
-    assert problems[0].message == "UserUpdated after UserDeleted at version 2"
+    assert problems[0].message == "'UserUpdated' after 'UserDeleted' at version 2"
 
 
 def test_unknown_event_types_once_per_type():
