@@ -257,7 +257,9 @@ def cmd_events(args: argparse.Namespace) -> int:
         require_stream(store, args.stream)
         batches = store.read(args.stream, from_version=args.from_version, to_version=args.to_version)
         if args.format == "csv":
-            writer = csv.writer(sys.stdout, lineterminator="\n")
+            # RFC 4180 line ends: with "\n" alone the csv module leaves a lone "\r" in a
+            # field unquoted, and readers split the row there.
+            writer = csv.writer(sys.stdout, lineterminator="\r\n")
             writer.writerow(("stream_id", "version", "type", "time", "data", "metadata"))
             for batch in batches:
                 writer.writerows(
