@@ -15,7 +15,7 @@ from bench.measure import load_history  # noqa: E402
 from store.connect import open_store  # noqa: E402
 
 
-def main(target: str, db: str | None = None, stream_id: str = "big-account-1", top: int = 25) -> None:
+def main(target: str, db: str | None = None, stream_id: str = "big-account-1", top: str = "25") -> None:
     store = open_store(target, db or None, read_only=True, timeout_s=3600)
     profile = cProfile.Profile()
     profile.enable()
@@ -23,8 +23,8 @@ def main(target: str, db: str | None = None, stream_id: str = "big-account-1", t
     profile.disable()
     store.close()
     print(f"loaded {len(history):,} events of {stream_id}")
-    pstats.Stats(profile).sort_stats("cumulative").print_stats(top)
-    pstats.Stats(profile).sort_stats("tottime").print_stats(top)
+    pstats.Stats(profile).sort_stats("cumulative").print_stats(int(top))
+    pstats.Stats(profile).sort_stats("tottime").print_stats(int(top))
 
 
 if __name__ == "__main__":
