@@ -8,7 +8,6 @@ layout's name; the tool's own snapshot collection is written only when the layou
 """
 from __future__ import annotations
 
-import contextlib
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -17,14 +16,9 @@ from typing import Any, Iterator, Mapping, Sequence
 
 from bson import ObjectId
 from pymongo import ASCENDING, MongoClient
-from pymongo.errors import (
-    ConnectionFailure,
-    DuplicateKeyError,
-    OperationFailure,
-    PyMongoError,
-)
+from pymongo.errors import DuplicateKeyError, OperationFailure
 
-from model.errors import EventLensError, LayoutError, ReadOnlyError, StoreError, StoreUnavailable
+from model.errors import EventLensError, LayoutError, ReadOnlyError
 from model.event import Event, NewEvent, ReducerId, Snapshot, StreamInfo
 from store.base import STREAM_SORTS, Capabilities, EventStore, StoreSize
 from store.codec import CODEC_OPTIONS, dumps_json
@@ -43,6 +37,7 @@ from store.layout import (
     join_stream_id,
     load_layout,
 )
+from store.mongo import translate_errors
 
 UTC = timezone.utc
 OWN_SNAPSHOTS = "eventlens_snapshots"
@@ -126,17 +121,10 @@ class LayoutStore(EventStore):
         if self._owns_client:
             self._client.close()
 
-    @contextlib.contextmanager
-    def _errors(self, what: str) -> Iterator[None]:
-        """Driver errors as one line, never a traceback (and never a password: only hosts are named)."""
-        try:
-            yield
-        except EventLensError:
-            raise
-        except ConnectionFailure as error:
-            raise StoreUnavailable(f"MongoDB at {self._hosts} is unreachable or stopped answering ({what}): {_first_line(error)}") from None
-        except PyMongoError as error:
-            raise StoreError(f"{what} failed on MongoDB at {self._hosts}: {_first_line(error)}") from None
+    def _errors(self, what: str):
+        # The same mapping as the native store: refused logins and missing rights read alike.
+        timeout_s = self._client.options.server_selection_timeout
+        return translate_errors(what, self._hosts, self.db_name, timeout_s)
 
     # -- writing -----------------------------------------------------------------
     def append(self, stream_id: str, events: Sequence[NewEvent], expected_version: int, *, stream_type: str = "") -> int:

@@ -99,30 +99,8 @@ class MongoStore(EventStore):
         if self._owns_client:
             self._client.close()
 
-    @contextlib.contextmanager
-    def _errors(self, what: str) -> Iterator[None]:
-        """Turn driver errors into the one-line errors users see (never with a password)."""
-        try:
-            yield
-        except EventLensError:
-            raise
-        except OperationFailure as error:
-            if error.code == _AUTH_FAILED:
-                raise LoginRefused(f"login refused by MongoDB at {self._hosts}") from None
-            if error.code == _UNAUTHORIZED:
-                raise LoginRefused(f"not authorized to {what} on database {self.db_name!r} at {self._hosts}") from None
-            if isinstance(error, ExecutionTimeout) or error.code == 50:
-                raise StoreUnavailable(f"MongoDB at {self._hosts} timed out after {self.timeout_s:g}s ({what})") from None
-            raise StoreError(f"{what} failed on MongoDB at {self._hosts}: {_short(error)}") from None
-        except (ConnectionFailure, WTimeoutError) as error:  # includes AutoReconnect, NetworkTimeout, ServerSelection
-            raise StoreUnavailable(
-                f"MongoDB at {self._hosts} is unreachable or stopped answering "
-                f"(within {self.timeout_s:g}s, {what}): {_short(error)}"
-            ) from None
-        except (BSONError, InvalidURI, ConfigurationError) as error:
-            raise StoreError(f"{what} failed on MongoDB at {self._hosts}: {_short(error)}") from None
-        except PyMongoError as error:
-            raise StoreError(f"{what} failed on MongoDB at {self._hosts}: {_short(error)}") from None
+    def _errors(self, what: str):
+        return translate_errors(what, self._hosts, self.db_name, self.timeout_s)
 
     def _warn_if_unindexed(self) -> None:
         """A read-only store never creates indexes; it says when reads will scan (a store another tool made)."""
@@ -383,6 +361,32 @@ class MongoStore(EventStore):
             stats = self._db.command("dbStats")
             on_disk = int(stats.get("storageSize") or stats.get("dataSize") or 0) or None
         return StoreSize(streams=streams, events=events, snapshots=snapshots, bytes=on_disk)
+
+
+@contextlib.contextmanager
+def translate_errors(what: str, hosts: str, db_name: str, timeout_s: float) -> Iterator[None]:
+    """Turn driver errors into the one-line errors users see (hosts only, never a password)."""
+    try:
+        yield
+    except EventLensError:
+        raise
+    except OperationFailure as error:
+        if error.code == _AUTH_FAILED:
+            raise LoginRefused(f"login refused by MongoDB at {hosts}") from None
+        if error.code == _UNAUTHORIZED:
+            raise LoginRefused(f"not authorized to {what} on database {db_name!r} at {hosts}") from None
+        if isinstance(error, ExecutionTimeout) or error.code == 50:
+            raise StoreUnavailable(f"MongoDB at {hosts} timed out after {timeout_s:g}s ({what})") from None
+        raise StoreError(f"{what} failed on MongoDB at {hosts}: {_short(error)}") from None
+    except (ConnectionFailure, WTimeoutError) as error:  # includes AutoReconnect, NetworkTimeout, ServerSelection
+        raise StoreUnavailable(
+            f"MongoDB at {hosts} is unreachable or stopped answering "
+            f"(within {timeout_s:g}s, {what}): {_short(error)}"
+        ) from None
+    except (BSONError, InvalidURI, ConfigurationError) as error:
+        raise StoreError(f"{what} failed on MongoDB at {hosts}: {_short(error)}") from None
+    except PyMongoError as error:
+        raise StoreError(f"{what} failed on MongoDB at {hosts}: {_short(error)}") from None
 
 
 #: The least time one operation may take once connected. A sorted read of a big stream can
