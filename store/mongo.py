@@ -351,6 +351,21 @@ class MongoStore(EventStore):
             )
         return _snapshot(doc) if doc else None
 
+    def watch(self, stream_id: str, after_version: int, *, timeout: float = 1.0) -> list[Event]:
+        """New events after ``after_version``: a change stream on the stream's head where the
+        server offers one (replica sets), otherwise one poll."""
+        events = super().watch(stream_id, after_version, timeout=timeout)
+        if events or not self.capabilities.change_streams:
+            return events
+        # The head moves last (the commit point), so waiting on it never shows a half-written batch;
+        # a commit between the read above and opening the stream is found by the caller's next call.
+        pipeline = [{"$match": {"documentKey._id": stream_id}}]
+        with self._errors(f"follow stream {stream_id!r}"):
+            with self._streams.watch(pipeline, max_await_time_ms=max(1, int(timeout * 1000))) as changes:
+                if changes.try_next() is None:
+                    return []
+        return super().watch(stream_id, after_version, timeout=timeout)
+
     def size(self) -> StoreSize:
         with self._errors("count the store"):
             streams = self._streams.estimated_document_count()
