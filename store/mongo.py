@@ -429,6 +429,9 @@ def _client(uri: str, timeout_s: float, options: Mapping[str, Any]) -> MongoClie
         return MongoClient(uri, **settings)
     except (InvalidURI, ConfigurationError, ValueError, TypeError) as error:
         raise StoreError(f"invalid MongoDB connection string {redact(uri)}: {_short(error)}") from None
+    except OSError as error:  # a TLS CA or certificate file that is missing or unreadable
+        name = error.filename or "a TLS file"
+        raise StoreError(f"cannot read {name} for the connection to {uri_hosts(uri)}: {error.strerror or error}") from None
 
 
 _FERRETDB_UNSUPPORTED = (Decimal128, Code, MinKey, MaxKey)

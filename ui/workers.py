@@ -15,6 +15,7 @@ import threading
 import weakref
 from typing import Any, Callable
 
+import PySide6
 import shiboken6
 from PySide6.QtCore import QObject, QThread, Signal
 
@@ -28,8 +29,9 @@ def _pin_singletons() -> None:
     taking a reference (``SignalInstance.emit()`` returns True so; pyqtgraph's pixelVectors
     meets a None one), so each call drops a reference and after a few thousand calls the
     interpreter aborts with "deallocating True or False" / "deallocating None". Python 3.12+
-    makes these singletons immortal; here we give them the same effectively endless count."""
-    if sys.version_info >= (3, 12):
+    makes these singletons immortal; here we give them the same effectively endless count.
+    pyproject.toml keeps 6.12 off Python 3.11; this guards an environment that has it anyway."""
+    if sys.version_info >= (3, 12) or not PySide6.__version__.startswith("6.12."):
         return
     for value in (True, False, None):
         ctypes.c_ssize_t.from_address(id(value)).value += 1 << 40
