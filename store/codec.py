@@ -12,6 +12,8 @@ import decimal
 import json
 import math
 import re
+import sys
+import threading
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -253,16 +255,29 @@ def loads_json_text(text: str | bytes, *, nested: bool = False) -> Any:
     return value
 
 
+#: The deepest JSON text decoded; deeper text is a CodecError, never a crash.
+JSON_DEPTH_LIMIT = 10_000
+_RECURSION_LOCK = threading.Lock()
+
+
 def _loads(text: str | bytes) -> Any:
     try:
         return orjson.loads(text)
     except orjson.JSONDecodeError as error:
         first = str(error)
-    # orjson refuses NaN/Infinity literals and nesting beyond 1024; the standard parser takes both.
+    # orjson refuses NaN/Infinity literals and nesting beyond 1024; the standard parser takes both,
+    # nesting up to JSON_DEPTH_LIMIT (its C scanner counts against the recursion limit, so the
+    # limit is raised for the call, under a lock since it is the interpreter's).
     try:
         if isinstance(text, (bytes, bytearray, memoryview)):
             text = bytes(text).decode("utf-8")
-        return json.loads(text)
+        with _RECURSION_LOCK:
+            before = sys.getrecursionlimit()
+            sys.setrecursionlimit(max(before, JSON_DEPTH_LIMIT + 200))
+            try:
+                return json.loads(text)
+            finally:
+                sys.setrecursionlimit(before)
     except UnicodeDecodeError as error:
         raise CodecError(f"not valid UTF-8 at byte {error.start}") from None
     except RecursionError:
