@@ -81,20 +81,16 @@ def detected_layout(args: argparse.Namespace, uri: str) -> Any:
     command stops and names the fields it could not decide, instead of guessing.
     """
     from model.errors import LayoutError
-    from store.detect import detect_layout
+    from store.connect import propose_layout
 
     name = database_name(args, uri)
-    with raw_database(uri, name, args.timeout) as db:
-        collections = set(db.list_collection_names())
-        if not collections or {"events", "streams"} <= collections:
-            return None
-        proposal = detect_layout(db)
+    proposal = propose_layout(uri, name, timeout_s=args.timeout)
+    if proposal is None:
+        return None
     if not proposal.certain or proposal.layout is None:
         undecided = ", ".join(proposal.undecided_fields) or "unknown"
         raise LayoutError(f"database {name!r} is not in EventLens's layout and detection is not certain "
                           f"(undecided: {undecided}); give --layout NAME|FILE (see `eventlens layout detect`)")
-    if proposal.preset == "eventlens":
-        return None
     note(f"using the detected layout {proposal.preset or proposal.layout.name!r} for database {name!r}")
     return proposal.preset or proposal.layout
 
