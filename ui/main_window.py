@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import csv
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from itertools import chain
+from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
@@ -46,6 +48,7 @@ from model.snapshot import take_snapshot, verify_snapshot
 from ui.event_detail import EventDetail
 from ui.event_list import EventList
 from ui.field_history import FieldHistoryPanel
+from ui.layout_proposal import confirm_layout
 from ui.settings import Connection, Settings
 from ui.snapshot_panel import SnapshotPanel
 from ui.state_view import StateView
@@ -61,6 +64,13 @@ PAGE_STEP = 100  # PageUp / PageDown
 FLUSH_MS = 250  # while loading, the widgets take new events at most this often
 CREATED_BY = "eventlens gui"
 DEMO_STREAMS, DEMO_EVENTS = 12, 300
+
+
+@dataclass(frozen=True)
+class _Proposed:
+    """The worker's answer when the store needs the user to confirm a detected layout first."""
+
+    proposal: Any
 
 
 def confirm(parent: QWidget, title: str, text: str) -> bool:
@@ -360,19 +370,32 @@ class MainWindow(QMainWindow):
         if path:
             self.connect_to(Connection(uri=path))
 
-    def connect_to(self, connection: Connection, *, seed_demo_history: bool = False) -> Job:
-        """Open a store in the worker; on success show its streams, on failure say why."""
-        from store.connect import open_store
+    def connect_to(self, connection: Connection, *, seed_demo_history: bool = False, layout=None) -> Job:
+        """Open a store in the worker; on success show its streams, on failure say why.
+
+        A MongoDB database named without a layout that is not in EventLens's own layout gets
+        detection's proposal, which the user confirms or edits (``layout`` then carries it).
+        """
+        from store.connect import open_store, propose_layout
 
         label = connection.label()
         self._connecting = connection
         self.connection_label.setText(f"Connecting to {label}…")
 
         def work(job: Job):
+            chosen = layout or connection.layout or None
+            if chosen is None and connection.is_mongo:
+                proposal = propose_layout(
+                    connection.full_uri(), connection.db or None, timeout_s=connection.timeout_s,
+                    tls_ca_file=connection.tls_ca_file or None, tls_cert_file=connection.tls_cert_file or None,
+                    tls_allow_invalid_hostnames=connection.tls_allow_invalid_hostnames or None,
+                )
+                if proposal is not None:
+                    return _Proposed(proposal)
             store = open_store(
                 connection.full_uri() or None,
                 connection.db or None,
-                layout=connection.layout or None,
+                layout=chosen,
                 read_only=connection.read_only,
                 timeout_s=connection.timeout_s,
                 tls_ca_file=connection.tls_ca_file or None,
@@ -388,8 +411,21 @@ class MainWindow(QMainWindow):
                 raise
 
         return self._run(f"connecting to {label}", work, track=True,
-                         result=lambda value: self._connected(connection, *value),
+                         result=lambda value: (self._layout_proposed(connection, value.proposal)
+                                               if isinstance(value, _Proposed) else self._connected(connection, *value)),
                          error=lambda exc: self._connect_failed(label, exc))
+
+    def _layout_proposed(self, connection: Connection, proposal) -> None:
+        if self._closing:
+            return
+        chosen = confirm_layout(self, proposal, connection.db or "the database")
+        if chosen is None:
+            text = f"Not connected to {connection.label()}: the detected layout was not confirmed."
+            self.connection_label.setText("Not connected")
+            self.show_message(text, "warning")
+            self.connectFailed.emit(text)
+            return
+        self.connect_to(connection, layout=chosen)
 
     def _connected(self, connection: Connection, store, size, types, description: str) -> None:
         if self._closing:  # the window closed while connecting: nobody will use this store
@@ -408,7 +444,7 @@ class MainWindow(QMainWindow):
             # an empty database is most often a misspelt name: say so instead of showing nothing
             self.show_message(f"{description} holds no streams: is the database name right?", "warning")
         self.streams.set_store(store, types)
-        writable = not store.read_only and store.capabilities.writable
+        writable = not store.read_only  # a foreign store takes EventLens snapshots in eventlens_snapshots
         self.snapshot_panel.set_writable(writable, "" if writable else "Read-only connection: snapshots cannot be created.")
         try:
             self.settings.remember(connection)
@@ -747,6 +783,8 @@ class MainWindow(QMainWindow):
             self.show_message(str(ReadOnlyError(f"create a snapshot of {stream_id!r} at version {version}")))
             return None
         where = store.describe()
+        if getattr(store, "layout", None) is not None and not store.capabilities.writable:
+            where = f"the collection 'eventlens_snapshots' beside the tool's own, in {where}"
         text = (
             f"Create a snapshot of stream {stream_id!r} at version {version} "
             f"with reducer {reducer.name!r}?\n\nIt will be written to the snapshots of {where}. Events are never changed."
