@@ -11,6 +11,13 @@ from ui.theme import mark_color
 
 COLUMNS = ("Version", "Time (UTC)", "Type", "Summary")
 SUMMARY_CHARS = 160
+#: rows whose display texts are kept; a view shows a few dozen, so this only bounds memory
+TEXT_CACHE_ROWS = 20_000
+_DISPLAY = Qt.ItemDataRole.DisplayRole
+_ALIGNMENT = Qt.ItemDataRole.TextAlignmentRole
+_BACKGROUND = Qt.ItemDataRole.BackgroundRole
+_TOOLTIP = Qt.ItemDataRole.ToolTipRole
+_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 
 
 def _short(value: Any) -> str:
@@ -21,6 +28,11 @@ def _short(value: Any) -> str:
     if isinstance(value, str):
         return repr(value if len(value) <= 40 else value[:39] + "…")
     return str(value)
+
+
+def time_text(event: Event) -> str:
+    """The event's time as the list shows it (2024-01-05 10:00:00); isoformat costs a tenth of strftime."""
+    return event.time.isoformat(" ", "seconds")[:19]
 
 
 def summary(event: Event) -> str:
@@ -36,11 +48,14 @@ class EventTableModel(QAbstractTableModel):
         super().__init__(parent)
         self._events: list[Event] = []
         self._problems: dict[int, list[str]] = {}
+        # row -> (version, time, type, summary, has a problem): a view asks each cell for
+        # several roles on every repaint, and a cursor move repaints every visible row
+        self._texts: dict[int, tuple[str, str, str, str, bool]] = {}
 
     def clear(self) -> None:
         """Forget every event (a new stream is opening)."""
         self.beginResetModel()
-        self._events, self._problems = [], {}
+        self._events, self._problems, self._texts = [], {}, {}
         self.endResetModel()
 
     def append(self, events: Sequence[Event]) -> None:
@@ -55,6 +70,7 @@ class EventTableModel(QAbstractTableModel):
     def set_problems(self, problems: Mapping[int, list[str]]) -> None:
         """Integrity problems by version; those rows are tinted and carry the messages as tooltips."""
         self._problems = dict(problems)
+        self._texts = {}  # the type column and the tint depend on the problems
         if self._events:
             self.dataChanged.emit(self.index(0, 0), self.index(len(self._events) - 1, len(COLUMNS) - 1))
 
@@ -90,28 +106,37 @@ class EventTableModel(QAbstractTableModel):
             return COLUMNS[section]
         return None
 
-    def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole):
-        if not index.isValid():
-            return None
-        event, col = self._events[index.row()], index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            if col == 0:
-                return str(event.version)
-            if col == 1:
-                return event.time.strftime("%Y-%m-%d %H:%M:%S")
-            if col == 2:
-                return ("⚠ " if self._has_problem(event) else "") + event.type
-            return summary(event)
-        if role == Qt.ItemDataRole.TextAlignmentRole and col == 0:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        if role == Qt.ItemDataRole.BackgroundRole and self._has_problem(event):
+    def data(self, index: QModelIndex, role=_DISPLAY):
+        # checked first and kept lean: a repaint asks every visible cell for about seven roles
+        row = index.row()
+        if row < 0:
+            return None  # an invalid index
+        if role == _DISPLAY:
+            return self._row_texts(row)[index.column()]
+        if role == _ALIGNMENT:
+            return _RIGHT if index.column() == 0 else None
+        if role == _BACKGROUND:
+            if not self._row_texts(row)[4]:
+                return None
             from PySide6.QtWidgets import QApplication
 
             return mark_color("warning", QApplication.palette())
-        if role == Qt.ItemDataRole.ToolTipRole:
+        if role == _TOOLTIP:
+            event = self._events[row]
             notes = self.problems_of(event.version)
             return "\n".join(notes) if notes else event.time.isoformat()
         return None
+
+    def _row_texts(self, row: int) -> tuple[str, str, str, str, bool]:
+        texts = self._texts.get(row)
+        if texts is None:
+            event = self._events[row]
+            problem = self._has_problem(event)
+            texts = (str(event.version), time_text(event), ("⚠ " if problem else "") + event.type, summary(event), problem)
+            if len(self._texts) >= TEXT_CACHE_ROWS:
+                self._texts.clear()  # rows seen long ago; the visible ones come back at once
+            self._texts[row] = texts
+        return texts
 
     def _has_problem(self, event: Event) -> bool:
         return bool(event.problems) or event.version in self._problems
