@@ -40,7 +40,12 @@ class EventDetail(QPlainTextEdit):
         self.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         self.setPlaceholderText("No event at the cursor")
+        self._shown: tuple = (None, None)
 
     def show_event(self, event: Event | None, problems: list[str] | None = None) -> None:
         """Show ``event`` (None clears)."""
+        shown_event, shown_problems = self._shown
+        if event is not None and event is shown_event and problems == shown_problems:
+            return  # the same event again (a drag's end, a redraw): keep the text and the scroll position
+        self._shown = (event, list(problems) if problems is not None else None)
         self.setPlainText("" if event is None else detail_text(event, problems))

@@ -179,6 +179,13 @@ class MainWindow(QMainWindow):
         self._incoming: list[list[Event]] = []
         self._flush_timer = QTimer(self, singleShot=True, interval=FLUSH_MS)
         self._flush_timer.timeout.connect(self._flush_batches)
+        # a mouse drag can move the timeline's cursor several times in one event-loop turn:
+        # only the last position is rendered, once the turn's events are handled
+        self._dragged_to: int | None = None
+        self._shown_point: tuple | None = None  # (history, version, compare base) in the state view
+        self._shown_state = None
+        self._drag_timer = QTimer(self, singleShot=True, interval=0)
+        self._drag_timer.timeout.connect(self._apply_drag)
         self.live_timer = QTimer(self, interval=live_interval_ms)
         self.live_timer.timeout.connect(self._poll_live)
         self._restore_layout()
@@ -270,8 +277,8 @@ class MainWindow(QMainWindow):
         self.streams.streamActivated.connect(self.open_stream)
         self.streams.model.failed.connect(lambda exc: self.show_message(f"Listing streams failed: {user_message(exc)}"))
         self.event_list.versionSelected.connect(lambda v: self.set_cursor(v, source="list"))
-        self.timeline.cursorMoved.connect(lambda v: self.set_cursor(v, source="timeline"))
-        self.timeline.cursorFinished.connect(lambda v: self.set_cursor(v, source="timeline"))
+        self.timeline.cursorMoved.connect(self._timeline_moved)
+        self.timeline.cursorFinished.connect(self._timeline_finished)
         self.state_view.pathSelected.connect(self._path_selected)
         self.field_history.jumpTo.connect(lambda v: self.set_cursor(v, source="field"))
         self.snapshot_panel.createRequested.connect(self.create_snapshot)
@@ -478,7 +485,8 @@ class MainWindow(QMainWindow):
         self.live_timer.stop()
         self._load_job = self._live_job = None
         self._flush_timer.stop()
-        self._incoming = []
+        self._drag_timer.stop()
+        self._incoming, self._dragged_to = [], None
         self.history, self.stream_id = None, None
         self.cursor = self.loaded_version = 0
         self.load_complete = False
@@ -668,6 +676,24 @@ class MainWindow(QMainWindow):
             self.field_history.select_version(version)
         self.cursorChanged.emit(version)
 
+    def _timeline_moved(self, version: int) -> None:
+        if not self.timeline.cursor.moving:  # a click or a programmatic move: show it now
+            self.set_cursor(version, source="timeline")
+            return
+        self._dragged_to = version
+        if not self._drag_timer.isActive():
+            self._drag_timer.start()
+
+    def _apply_drag(self) -> None:
+        version, self._dragged_to = self._dragged_to, None
+        if version is not None:
+            self.set_cursor(version, source="timeline")
+
+    def _timeline_finished(self, version: int) -> None:
+        self._drag_timer.stop()
+        self._dragged_to = None
+        self.set_cursor(version, source="timeline")
+
     def step(self, delta: int) -> None:
         """Move the cursor ``delta`` events (negative = back)."""
         self.set_cursor(self.cursor + delta)
@@ -678,14 +704,21 @@ class MainWindow(QMainWindow):
             return
         try:
             event = history.event(version)
-            if self.compare_box.isChecked():
-                base = min(self.compare_spin.value(), self.loaded_version)
-                old, new = history.state_at(base), history.state_at(version)
-                title = f"Compare version {base} → {version}: highlighted is what changed between them"
-                self.state_view.show_state(new, diff(old, new), title)
-            else:
-                title = f"State after version {version} · {event.type} · {event.time:%Y-%m-%d %H:%M:%S}"
-                self.state_view.show_state(history.state_at(version), history.change_at(version), title)
+            base = min(self.compare_spin.value(), self.loaded_version) if self.compare_box.isChecked() else None
+            shown = (history, version, base)
+            # the same point again (a drag's end repeats its last move): the tree already shows it
+            if shown != self._shown_point or self.state_view.shown_state() is not self._shown_state:
+                if base is not None:
+                    old, new = history.state_at(base), history.state_at(version)
+                    title = f"Compare version {base} → {version}: highlighted is what changed between them"
+                    self.state_view.show_state(new, diff(old, new), title)
+                else:
+                    title = f"State after version {version} · {event.type} · {event.time:%Y-%m-%d %H:%M:%S}"
+                    # the change first: it folds up to version - 1 and steps one event on, so the
+                    # state after it comes from the history's cache instead of a second fold
+                    change = history.change_at(version)
+                    self.state_view.show_state(history.state_at(version), change, title)
+                self._shown_point, self._shown_state = shown, self.state_view.shown_state()
             self.detail.show_event(event, self.event_list.event_model.problems_of(version))
         except EventLensError as error:
             self.show_message(str(error))
@@ -954,6 +987,7 @@ class MainWindow(QMainWindow):
         self._closing = True
         self.live_timer.stop()
         self._flush_timer.stop()
+        self._drag_timer.stop()
         self.streams._debounce.stop()
         self.worker.cancel_all()
         store, self.store = self.store, None

@@ -1,0 +1,94 @@
+"""Scrubbing stays cheap: a drag's moves within one event-loop turn render once, the last one;
+the event list's cached texts follow appends, resets and integrity problems."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+
+from model.event import Event
+from model.freeze import thaw
+from model.reconstruct import reconstruct
+from model.reducer import default_reducer
+from tests.ui.conftest import connect, open_stream
+from ui.event_list import EventTableModel
+
+STREAM = "account-1"
+
+
+def expected_state(store, version: int):
+    return thaw(reconstruct(store, STREAM, default_reducer(), version=version, use_snapshots=False).state)
+
+
+def test_moves_of_one_drag_turn_render_once_showing_the_last(qtbot, window, demo_store, demo_connection):
+    connect(qtbot, window, demo_connection)
+    open_stream(qtbot, window, STREAM)
+    window.set_cursor(100)
+    rendered = []
+    window.cursorChanged.connect(rendered.append)
+    window.timeline.cursor.moving = True  # what pyqtgraph sets while the mouse drags the line
+    try:
+        for version in (40, 41, 57, 60):
+            window.timeline.cursorMoved.emit(version)
+        assert window.cursor == 100  # nothing rendered yet: the moves wait for the turn's end
+        qtbot.waitUntil(lambda: window.cursor == 60, timeout=5000)
+        QApplication.processEvents()
+    finally:
+        window.timeline.cursor.moving = False
+    assert rendered == [60]
+    assert thaw(window.state_view.shown_state()) == expected_state(demo_store, 60)
+    assert window.event_list.currentIndex().row() == 59
+    assert '"version": 60' in window.detail.toPlainText()
+
+
+def test_drag_end_wins_over_a_pending_move(qtbot, window, demo_store, demo_connection):
+    connect(qtbot, window, demo_connection)
+    open_stream(qtbot, window, STREAM)
+    window.timeline.cursor.moving = True
+    try:
+        window.timeline.cursorMoved.emit(30)
+    finally:
+        window.timeline.cursor.moving = False
+    window.timeline.cursorFinished.emit(31)  # the release: shown at once, the pending move dropped
+    assert window.cursor == 31
+    QApplication.processEvents()
+    assert window.cursor == 31
+    assert thaw(window.state_view.shown_state()) == expected_state(demo_store, 31)
+
+
+def test_showing_the_same_version_again_keeps_the_tree(qtbot, window, demo_store, demo_connection):
+    connect(qtbot, window, demo_connection)
+    open_stream(qtbot, window, STREAM)
+    window.set_cursor(50)
+    first = window.state_view.model.item(0, 0)
+    window.set_cursor(50)
+    assert window.state_view.model.item(0, 0) is first  # not rebuilt
+    window.compare_box.setChecked(True)  # another point of view: shown again
+    assert window.state_view.title.text().startswith("Compare version")
+    window.compare_box.setChecked(False)
+    window.set_cursor(51)
+    assert thaw(window.state_view.shown_state()) == expected_state(demo_store, 51)
+    assert window.state_view.tree_value() == expected_state(demo_store, 51)
+
+
+def _event(version: int, problems=()) -> Event:
+    return Event(STREAM, version, "Deposited", {"amount": version}, {},
+                 datetime(2024, 1, 5, 10, 0, version % 60, 123456, tzinfo=timezone.utc), "account", tuple(problems))
+
+
+def test_event_list_texts_follow_appends_resets_and_problems(qtbot):
+    model = EventTableModel()
+    model.append([_event(1), _event(2)])
+    text = lambda row, col: model.data(model.index(row, col))  # noqa: E731
+    assert [text(0, c) for c in range(4)] == ["1", "2024-01-05 10:00:01", "Deposited", "amount=1"]
+    model.set_problems({2: ["gap: version 2 follows 0"]})
+    assert text(1, 2) == "⚠ Deposited"
+    assert model.data(model.index(1, 0), Qt.ItemDataRole.BackgroundRole) is not None
+    assert model.data(model.index(0, 0), Qt.ItemDataRole.BackgroundRole) is None
+    model.append([_event(3)])
+    assert text(2, 0) == "3"
+    model.clear()
+    model.append([_event(7)])
+    assert [text(0, c) for c in range(4)] == ["7", "2024-01-05 10:00:07", "Deposited", "amount=7"]
+    assert model.data(model.index(-1, -1)) is None
