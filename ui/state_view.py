@@ -85,6 +85,10 @@ class StateView(QWidget):
         self._marks: dict[Path, str] = {}
         self._expanded: set[Path] = set()
         self._path_items: dict[Path, QStandardItem] = {}
+        # the shown rows (path, the row's three items) in build order, when the tree holds the
+        # whole state with no ghost or "… more" rows: then a state of the same shape is shown by
+        # setting texts and marks in place, which costs far less than building every row again
+        self._rows_in_place: list[tuple[Path, list[QStandardItem]]] | None = None
         self.tree.expanded.connect(lambda index: self._expanded.add(self._path_of(index)))
         self.tree.collapsed.connect(lambda index: self._expanded.discard(self._path_of(index)))
         self.tree.selectionModel().currentChanged.connect(self._current_changed)
@@ -106,7 +110,8 @@ class StateView(QWidget):
                 for c in changes:
                     self._marks[tuple(c.path)] = kind
         self.title.setText(title)
-        self._rebuild(change)
+        if not self._update_in_place(change):
+            self._rebuild(change)
 
     def clear(self, title: str = "No stream open") -> None:
         """Show nothing."""
@@ -148,6 +153,31 @@ class StateView(QWidget):
         return True
 
     # -- building -------------------------------------------------------------------------
+    def _update_in_place(self, change: Diff | None) -> bool:
+        """Show the new state in the existing rows when it has the same shape; False when it has not."""
+        rows = self._rows_in_place
+        if rows is None or self._state is None or any(kind == "removed" for kind in self._marks.values()):
+            return False
+        wanted = _shape(self._state)
+        if wanted is None or len(wanted) != len(rows) or any(w[0] != r[0] for w, r in zip(wanted, rows)):
+            return False
+        palette = self.palette()
+        brushes = {kind: mark_color(kind, palette) for kind in ("added", "changed", "removed")}
+        shown_marks: dict[Path, str | None] = {}
+        for (path, value), (_path, items) in zip(wanted, rows):
+            text, kind = value_text(value), type_text(value)
+            if items[1].text() != text:
+                items[1].setText(text)
+            if items[2].text() != kind:
+                items[2].setText(kind)
+            # as a rebuild marks: a row's own mark, else "added" when its parent row shows added
+            mark = self._marks.get(path) or ("added" if shown_marks.get(path[:-1]) == "added" else None)
+            shown_marks[path] = mark
+            if items[0].data(MARK_ROLE) != mark:
+                _set_mark(items, path, mark, brushes)
+        self._restore_expansion()
+        return True
+
     def _rebuild(self, change: Diff | None) -> None:
         selected = self.selected_path()
         palette = self.palette()
@@ -155,6 +185,7 @@ class StateView(QWidget):
         self.tree.setUpdatesEnabled(False)
         self.model.removeRows(0, self.model.rowCount())
         self._path_items = {}
+        self._rows_in_place = None
         root = self.model.invisibleRootItem()
         if self._state is None:
             self.tree.setUpdatesEnabled(True)
@@ -165,6 +196,8 @@ class StateView(QWidget):
                 removed_under.setdefault(path[:-1], []).append(path)
         removed_values = {tuple(c.path): c.old for c in (change.removed if change else [])}
         budget = [MAX_ITEMS]
+        built: list[tuple[Path, list[QStandardItem]]] = []
+        whole = True
         # an explicit stack: states can nest deeper than Python's recursion limit
         stack: list[tuple[QStandardItem, Path, Any, str | None]] = [(root, (), self._state, None)]
         while stack and budget[0] > 0:
@@ -178,13 +211,18 @@ class StateView(QWidget):
                 rows.append((row, child_path, child, "added" if mark == "added" else None))
             for row, child_path, child, inherit in rows:
                 parent_item.appendRow(row)
+                built.append((child_path, row))
                 budget[0] -= 1
                 if _children(child):
                     stack.append((row[0], child_path, child, inherit))
             if len(children) > MAX_CHILDREN:
+                whole = False
                 parent_item.appendRow([QStandardItem(f"… {len(children) - MAX_CHILDREN:,} more"), QStandardItem(""), QStandardItem("")])
             for gone in removed_under.get(path, []):
+                whole = False
                 parent_item.appendRow(self._row(gone[-1], removed_values.get(gone), gone, "removed", brushes, ghost=True))
+        if whole and not stack:
+            self._rows_in_place = built
         self._restore_expansion()
         self.tree.setUpdatesEnabled(True)
         if selected is not None:
@@ -195,11 +233,7 @@ class StateView(QWidget):
         items[0].setData(path, PATH_ROLE)
         items[0].setData(ghost, Qt.ItemDataRole.UserRole + 3)
         if mark:
-            items[0].setData(mark, MARK_ROLE)
-            note = {"added": "added by this event", "changed": "changed by this event", "removed": "removed by this event"}[mark]
-            for item in items:
-                item.setBackground(brushes[mark])
-                item.setToolTip(f"{format_path(path)}: {note}")
+            _set_mark(items, path, mark, brushes)
             if ghost:
                 font = items[0].font()
                 font.setStrikeOut(True)
@@ -233,6 +267,40 @@ class StateView(QWidget):
             path = self._path_of(current)
             if path:
                 self.pathSelected.emit(path)
+
+
+_NOTES = {"added": "added by this event", "changed": "changed by this event", "removed": "removed by this event"}
+
+
+def _set_mark(items: list[QStandardItem], path: Path, mark: str | None, brushes) -> None:
+    """Tint a row and say why in its tooltip; None takes a mark away."""
+    items[0].setData(mark, MARK_ROLE)
+    for item in items:
+        if mark:
+            item.setBackground(brushes[mark])
+            item.setToolTip(f"{format_path(path)}: {_NOTES[mark]}")
+        else:
+            item.setData(None, Qt.ItemDataRole.BackgroundRole)
+            item.setData(None, Qt.ItemDataRole.ToolTipRole)
+
+
+def _shape(state: Any) -> list[tuple[Path, Any]] | None:
+    """(path, value) of every row a rebuild would make, parents first; None past the limits."""
+    out: list[tuple[Path, Any]] = []
+    stack: list[tuple[Path, Any]] = [((), state)]
+    while stack:
+        path, value = stack.pop()
+        children = _children(value)
+        if len(children) > MAX_CHILDREN:
+            return None
+        for key, child in children:
+            out.append((path + (key,), child))
+            if len(out) > MAX_ITEMS:
+                return None
+        for key, child in children:
+            if _children(child):
+                stack.append((path + (key,), child))
+    return out
 
 
 def _value_of(item: QStandardItem, original: Any) -> Any:

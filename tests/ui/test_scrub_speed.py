@@ -92,3 +92,25 @@ def test_event_list_texts_follow_appends_resets_and_problems(qtbot):
     model.append([_event(7)])
     assert [text(0, c) for c in range(4)] == ["7", "2024-01-05 10:00:07", "Deposited", "amount=7"]
     assert model.data(model.index(-1, -1)) is None
+
+
+def test_stepping_shows_each_state_and_marks_whether_rows_are_reused_or_rebuilt(qtbot, window, demo_store, demo_connection):
+    from model.diff import diff
+
+    connect(qtbot, window, demo_connection)
+    open_stream(qtbot, window, STREAM)
+    window.set_cursor(1)
+    reused = 0
+    previous = expected_state(demo_store, 1)
+    for version in range(2, 80):
+        first = window.state_view.model.item(0, 0)
+        window.step(1)
+        state = expected_state(demo_store, version)
+        assert window.state_view.tree_value() == state
+        change = diff(previous, state)
+        marks = {tuple(c.path): kind for kind, cs in (("added", change.added), ("changed", change.changed),
+                                                      ("removed", change.removed)) for c in cs}
+        assert window.state_view.marks() == marks, version
+        reused += window.state_view.model.item(0, 0) is first
+        previous = state
+    assert reused > 0  # same-shaped states were shown in the existing rows
