@@ -102,9 +102,7 @@ def open_from(args: argparse.Namespace, *, read_only: bool | None = None, detect
     layout = args.layout
     uri = server_uri(args)
     if layout is None and uri is not None and detect:
-        # Open the native store first: it reports an unreachable server or a refused login in one line.
-        open_store(uri, args.db, read_only=True, timeout_s=args.timeout).close()
-        layout = detected_layout(args, uri)
+        layout = detected_layout(args, uri)  # reports an unreachable server or a refused login in one line
     return open_store(
         args.uri,
         args.db,
