@@ -121,7 +121,7 @@ def run_server(kind: str, sizes: datasets.Sizes) -> tuple[list[Row], dict]:
             rows += measure.replay(where, store, stream_id, history, requests=1)
             del history
             log(f"{where}: 4 snapshots")
-            rows += measure.snapshots(where, store, stream_id, sizes.targets)
+            rows += measure.snapshots(where, store, stream_id, sizes.targets, repeats=1)
             store.close()
             store = MongoStore(server.uri, many["db"], timeout_s=3600, read_only=True)
             log(f"{where}: 6 stream list")
