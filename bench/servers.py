@@ -9,12 +9,11 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.servers import FerretDB, _ping, ferretdb_binary, free_port  # noqa: E402  (the fixtures' FerretDB)
+from tests.servers import FerretDB, ferretdb_binary, free_port  # noqa: E402  (the fixtures' FerretDB)
 
 PG_BIN_DIRS = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
 PG_USER = "postgres"
@@ -109,29 +108,14 @@ class FerretOnPostgres(FerretDB):
 
     def start(self, wait_s: float = 60.0) -> "FerretOnPostgres":
         self.postgres.start()
-        args = [
-            str(self.binary),
-            "--handler=postgresql",
-            f"--postgresql-url={self.postgres.url}",
-            f"--state-dir={self.data_dir}",
-            f"--listen-addr=127.0.0.1:{self.port}",
-            "--debug-addr=127.0.0.1:0",
-            "--telemetry=disable",
-            "--log-level=error",
-        ]
-        log = open(self._log, "ab")
-        self.process = subprocess.Popen(args, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
-        log.close()
-        deadline = time.monotonic() + wait_s
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                self.postgres.stop()
-                raise BenchError(f"FerretDB exited with {self.process.returncode}: {self._tail()}")
-            if _ping(self.uri, 0.5):
-                return self
-            time.sleep(0.05)
-        self.stop()
-        raise BenchError(f"FerretDB did not answer within {wait_s}s: {self._tail()}")
+        try:
+            return super().start(wait_s)
+        except RuntimeError as error:
+            self.postgres.stop()
+            raise BenchError(str(error)) from None
+
+    def _handler_args(self) -> list[str]:
+        return ["--handler=postgresql", f"--postgresql-url={self.postgres.url}"]
 
     def stop(self) -> None:
         super().stop()

@@ -65,26 +65,35 @@ class FerretDB:
             return self
         args = [
             str(self.binary),
-            "--handler=sqlite",
-            f"--sqlite-url=file:{self.data_dir}/",
+            *self._handler_args(),
             f"--state-dir={self.data_dir}",
             f"--listen-addr=127.0.0.1:{self.port}",
             "--debug-addr=127.0.0.1:0",
             "--telemetry=disable",
             "--log-level=error",
+            *self._extra_args(),
         ]
-        log = open(self._log, "ab")
-        self.process = subprocess.Popen(args, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
-        log.close()
+        with open(self._log, "ab") as log:
+            self.process = subprocess.Popen(args, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + wait_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"FerretDB exited with {self.process.returncode}: {self._tail()}")
-            if _ping(self.uri, 0.5):
+            if self._answers():
                 return self
             time.sleep(0.05)
         self.stop()
         raise RuntimeError(f"FerretDB did not answer ping within {wait_s}s: {self._tail()}")
+
+    # Hooks for servers with another handler (bench/servers.py) or extra flags (tests/reliability).
+    def _handler_args(self) -> list[str]:
+        return ["--handler=sqlite", f"--sqlite-url=file:{self.data_dir}/"]
+
+    def _extra_args(self) -> list[str]:
+        return []
+
+    def _answers(self) -> bool:
+        return _ping(self.uri, 0.5)
 
     def stop(self) -> None:
         """Stop the process (the data stays, so ``start`` resumes it)."""

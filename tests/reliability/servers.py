@@ -5,8 +5,6 @@ with credentials or TLS where the server needs them.
 """
 from __future__ import annotations
 
-import subprocess
-import time
 from pathlib import Path
 
 from pymongo import MongoClient
@@ -26,30 +24,18 @@ class FlaggedFerretDB(FerretDB):
         self.ping_uri = ping_uri or self.uri
         self.ping_options = dict(ping_options or {})
 
-    def start(self, wait_s: float = 30.0) -> "FlaggedFerretDB":
-        if self.running:
-            return self
-        args = [
-            str(self.binary), "--handler=sqlite", f"--sqlite-url=file:{self.data_dir}/",
-            f"--state-dir={self.data_dir}", f"--listen-addr=127.0.0.1:{self.port}",
-            "--debug-addr=127.0.0.1:0", "--telemetry=disable", "--log-level=error", *self.flags,
-        ]
-        with open(self._log, "ab") as log:
-            self.process = subprocess.Popen(args, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
-        deadline = time.monotonic() + wait_s
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"FerretDB exited with {self.process.returncode}: {self._tail()}")
-            client = MongoClient(self.ping_uri, serverSelectionTimeoutMS=500, connectTimeoutMS=500, **self.ping_options)
-            try:
-                client.admin.command("ping")
-                return self
-            except PyMongoError:
-                time.sleep(0.05)
-            finally:
-                client.close()
-        self.stop()
-        raise RuntimeError(f"FerretDB did not answer ping within {wait_s}s: {self._tail()}")
+    def _extra_args(self) -> list[str]:
+        return self.flags
+
+    def _answers(self) -> bool:
+        client = MongoClient(self.ping_uri, serverSelectionTimeoutMS=500, connectTimeoutMS=500, **self.ping_options)
+        try:
+            client.admin.command("ping")
+            return True
+        except PyMongoError:
+            return False
+        finally:
+            client.close()
 
 
 def auth_ferretdb(data_dir: Path) -> FlaggedFerretDB:
