@@ -19,6 +19,36 @@ import ui.workers  # noqa: E402,F401  (keeps PySide6 6.12 on Python 3.11 from fr
 
 MOVES = 300
 TIMEOUT_S = 3600
+TICK_MS = 10  # the stall probe's interval: a late firing means the UI thread was busy
+
+
+class StallProbe:
+    """A timer firing every TICK_MS on the UI thread; the largest gap between firings is the longest stall."""
+
+    def __init__(self) -> None:
+        from PySide6.QtCore import Qt, QTimer
+
+        self.timer = QTimer(interval=TICK_MS)
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self.timer.timeout.connect(self._tick)
+        self.gaps: list[tuple[float, float]] = []  # (gap ms, when it ended in s after start)
+        self._start = self._last = 0.0
+
+    def start(self) -> None:
+        self._start = self._last = time.perf_counter()
+        self.timer.start()
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        self.gaps.append(((now - self._last) * 1000, now - self._start))
+        self._last = now
+
+    def stop(self) -> None:
+        self._tick()
+        self.timer.stop()
+
+    def worst(self, n: int = 5) -> list[tuple[float, float]]:
+        return sorted(self.gaps, reverse=True)[:n]
 
 
 def _wait(app, done, what: str) -> None:
@@ -51,6 +81,8 @@ def measure(uri: str, db: str, stream_id: str, events: int) -> dict:
         raise SystemExit(outcome["failed"])
 
     timeline = window.timeline
+    probe = StallProbe()
+    probe.start()
     started = time.perf_counter()
     window.open_stream(stream_id)
     _wait(app, lambda: "loaded" in outcome or "failed" in outcome, "the stream")
@@ -61,27 +93,48 @@ def measure(uri: str, db: str, stream_id: str, events: int) -> dict:
     _wait(app, lambda: window.loaded_version == events and timeline.drawn_points() > 0, "the timeline")
     timeline.grab()  # paints the widget as the screen would
     drawn = time.perf_counter() - started
+    probe.stop()
+    stalls = probe.worst()
+    if os.environ.get("BENCH_STALLS"):
+        print("worst stalls (ms, at s):", [(round(g, 1), round(t, 2)) for g, t in stalls], file=sys.stderr)
+
+    # The timeline's share of a move: time in its view's paint events (what a cursor move exposes).
+    painting = [0.0]
+    paint = timeline.view.paintEvent
+
+    def timed_paint(event):
+        t0 = time.perf_counter()
+        try:
+            return paint(event)
+        finally:
+            painting[0] += time.perf_counter() - t0
+
+    timeline.view.paintEvent = timed_paint
 
     # Scrubbing: move the cursor line as a drag does, a few events at a time, until the state view shows it.
     rng = random.Random(3)
     version = events // 2
-    took = []
+    took, timeline_took = [], []
     for _ in range(MOVES):
         version = max(1, min(events, version + rng.randint(-400, 400)))
         x = timeline.x_of(version)
         t0 = time.perf_counter()
+        painting[0] = 0.0
         timeline.cursor.setValue(x)
         _wait(app, lambda: window.cursor == timeline.cursor_version() and
               f"version {window.cursor} " in window.state_view.title.text(), "the state view")
         app.processEvents()
         took.append((time.perf_counter() - t0) * 1000)
+        timeline_took.append(painting[0] * 1000)
     window.shutdown()
     window.close()
     app.processEvents()
     ordered = sorted(took)
     return {"events": events, "loaded_s": loaded, "drawn_s": drawn, "scrub_mean_ms": statistics.mean(took),
             "scrub_p95_ms": ordered[int(0.95 * (len(ordered) - 1))], "scrub_max_ms": ordered[-1],
-            "drawn_points": timeline.drawn_points()}
+            "scrub_timeline_paint_ms": statistics.mean(timeline_took),
+            "drawn_points": timeline.drawn_points(), "max_stall_ms": stalls[0][0],
+            "stalls_over_100ms": sum(1 for gap, _ in probe.gaps if gap > 100)}
 
 
 if __name__ == "__main__":
