@@ -16,7 +16,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFontMetrics, QPainterPath, QPalette
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QVBoxLayout, QWidget
 
 from model.errors import EventLensError
 
@@ -37,6 +37,7 @@ PALETTE = (
     "#4e79a7", "#f28e2b", "#59a14f", "#b07aa1", "#76b7b2", "#edc948", "#ff9da7", "#9c755f",
 )
 PROBLEM_COLOUR = "#e02020"
+CACHE = QGraphicsItem.CacheMode.DeviceCoordinateCache
 
 
 def type_colour(name: str, taken: set[str] | None = None) -> str:
@@ -82,6 +83,39 @@ def bucket_events(
     first[key[::-1]] = np.arange(n - 1, -1, -1, dtype=np.int64)
     index = first[present] + i0
     return xs[index], codes[index], versions[index], counts[present]
+
+
+class _Scatter(pg.ScatterPlotItem):
+    """A scatter that computes its bounding rect once per data or view change.
+
+    Qt asks every item under a repainted strip for its bounding rect a dozen times per paint;
+    pyqtgraph's answer maps pixel sizes through the device transform each time (~0.1 ms), which
+    made half the cost of a cursor move. The rect is dropped after each call that changes it.
+    """
+
+    _rect: QRectF | None = None
+
+    def boundingRect(self) -> QRectF:
+        if self._rect is None:
+            self._rect = super().boundingRect()
+        return QRectF(self._rect)
+
+    # Dropped after the base call: the base may ask for the (old) rect while it runs.
+    def prepareGeometryChange(self) -> None:
+        super().prepareGeometryChange()
+        self._rect = None
+
+    def viewTransformChanged(self) -> None:
+        super().viewTransformChanged()
+        self._rect = None
+
+    def updateSpots(self, dataSet=None) -> None:  # noqa: N803 (pyqtgraph's name)
+        super().updateSpots(dataSet)
+        self._rect = None  # spot sizes set the pixel padding
+
+    def clear(self) -> None:
+        super().clear()
+        self._rect = None
 
 
 class UtcDateAxis(pg.DateAxisItem):
@@ -235,7 +269,7 @@ class TimelineWidget(QWidget):
         self.overview.getAxis("left").setTicks([[]])
 
         self._scatters: list[pg.ScatterPlotItem] = []
-        self._problem_marks = pg.ScatterPlotItem(
+        self._problem_marks = _Scatter(
             symbol="o", size=14, pen=pg.mkPen(PROBLEM_COLOUR, width=2), brush=None, pxMode=True
         )
         self._problem_marks.setZValue(5)
@@ -247,10 +281,13 @@ class TimelineWidget(QWidget):
         )
         self._snapshot_lines.setZValue(-1)
         self.detail.addItem(self._snapshot_lines)
-        self._snapshot_marks = pg.ScatterPlotItem(symbol="t", size=11, pen=None, brush=pg.mkBrush(snapshot_colour))
+        self._snapshot_marks = _Scatter(symbol="t", size=11, pen=None, brush=pg.mkBrush(snapshot_colour))
         self.detail.addItem(self._snapshot_marks)
+        for item in (self._problem_marks, self._snapshot_lines.curve, self._snapshot_marks):
+            item.setCacheMode(CACHE)
         self._density = pg.PlotDataItem(stepMode="center", fillLevel=0, pen=pg.mkPen(self._fg, width=1),
                                         brush=pg.mkBrush(QColor(self._fg.red(), self._fg.green(), self._fg.blue(), 60)))
+        self._density.curve.setCacheMode(CACHE)
         self.overview.addItem(self._density)
 
         self.region = pg.LinearRegionItem(brush=pg.mkBrush(90, 140, 255, 50))
@@ -334,7 +371,8 @@ class TimelineWidget(QWidget):
         self._names.append(name)
         colour = type_colour(name, set(self._colours))
         self._colours.append(colour)
-        scatter = pg.ScatterPlotItem(pen=None, brush=pg.mkBrush(colour), size=8, pxMode=True, name=name)
+        scatter = _Scatter(pen=None, brush=pg.mkBrush(colour), size=8, pxMode=True, name=name)
+        scatter.setCacheMode(CACHE)
         scatter.sigClicked.connect(self._point_clicked)
         self.detail.addItem(scatter)
         self._scatters.append(scatter)
@@ -450,10 +488,12 @@ class TimelineWidget(QWidget):
             axis.setPen(self._fg)
             axis.setTextPen(self._fg)
             plot.setAxisItems({"bottom": axis})
-        for name in ("left",):
+        for name in ("left", "bottom"):
             for plot in (self.detail, self.overview):
                 plot.getAxis(name).setPen(self._fg)
                 plot.getAxis(name).setTextPen(self._fg)
+                # their inward ticks reach into the plot, so each cursor move would repaint them
+                plot.getAxis(name).setCacheMode(CACHE)
         self.detail.setLabel("bottom", "time (UTC)" if mode == "time" else "version")
 
     # -- view range -------------------------------------------------------------------------------
@@ -555,7 +595,9 @@ class TimelineWidget(QWidget):
             sizes = 8.0
             symbol = "o"
         else:
-            sizes = 7.0 + 11.0 * np.log1p(counts) / np.log1p(max(int(counts.max()), 1))
+            # Whole pixels: each distinct size is a symbol pyqtgraph renders into its atlas, and a
+            # continuous scale rendered hundreds per redraw (most of a redraw while loading).
+            sizes = np.rint(7.0 + 11.0 * np.log1p(counts) / np.log1p(max(int(counts.max()), 1)))
             symbol = BAR
         order = np.argsort(pc, kind="stable")
         splits = np.searchsorted(pc[order], np.arange(len(self._names) + 1))
