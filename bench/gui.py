@@ -32,16 +32,21 @@ class StallProbe:
         self.timer.setTimerType(Qt.TimerType.PreciseTimer)
         self.timer.timeout.connect(self._tick)
         self.gaps: list[tuple[float, float]] = []  # (gap ms, when it ended in s after start)
-        self._start = self._last = 0.0
+        # The UI thread's own CPU time per gap: the work in a stall, without the waits for the
+        # CPU or the GIL that a busy machine and the loading worker add.
+        self.cpu: list[float] = []
+        self._start = self._last = self._last_cpu = 0.0
 
     def start(self) -> None:
         self._start = self._last = time.perf_counter()
+        self._last_cpu = time.thread_time()
         self.timer.start()
 
     def _tick(self) -> None:
-        now = time.perf_counter()
+        now, cpu = time.perf_counter(), time.thread_time()
         self.gaps.append(((now - self._last) * 1000, now - self._start))
-        self._last = now
+        self.cpu.append((cpu - self._last_cpu) * 1000)
+        self._last, self._last_cpu = now, cpu
 
     def stop(self) -> None:
         self._tick()
@@ -134,6 +139,7 @@ def measure(uri: str, db: str, stream_id: str, events: int) -> dict:
             "scrub_p95_ms": ordered[int(0.95 * (len(ordered) - 1))], "scrub_max_ms": ordered[-1],
             "scrub_timeline_paint_ms": statistics.mean(timeline_took),
             "drawn_points": timeline.drawn_points(), "max_stall_ms": stalls[0][0],
+            "max_stall_cpu_ms": max(probe.cpu),
             "stalls_over_100ms": sum(1 for gap, _ in probe.gaps if gap > 100)}
 
 

@@ -85,6 +85,26 @@ def bucket_events(
     return xs[index], codes[index], versions[index], counts[present]
 
 
+def bucket_rows(rows: list[np.ndarray], x0: float, x1: float, buckets: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per row (one type's x, ascending): (indexes into the row to draw, how many events each stands for).
+
+    Few visible events in all rows come back one by one (count 1); many are reduced to the first
+    event of each row in each of ``buckets`` equal columns between x0 and x1, found by binary
+    search, so the cost does not grow with the number of events in view.
+    """
+    spans = [(int(np.searchsorted(xs, x0, "left")), int(np.searchsorted(xs, x1, "right"))) for xs in rows]
+    if sum(i1 - i0 for i0, i1 in spans) <= MAX_EXACT_POINTS or buckets <= 0 or x1 <= x0:
+        return [(np.arange(i0, i1), np.ones(i1 - i0, np.int64)) for i0, i1 in spans]
+    edges = np.linspace(x0, x1, buckets + 1)[:-1]
+    drawn = []
+    for xs, (i0, i1) in zip(rows, spans):
+        starts = np.searchsorted(xs, edges, "left")  # starts[0] == i0: the first edge is x0
+        counts = np.diff(np.append(starts, i1))
+        full = counts > 0
+        drawn.append((starts[full], counts[full]))
+    return drawn
+
+
 class _Scatter(pg.ScatterPlotItem):
     """A scatter that computes its bounding rect once per data or view change.
 
@@ -142,8 +162,41 @@ def _ascending(values: np.ndarray) -> bool:
     return len(values) < 2 or bool(np.all(values[1:] >= values[:-1]))
 
 
+class _Growable:
+    """A numpy array that grows in place: appending costs amortised O(appended)."""
+
+    def __init__(self, dtype: type) -> None:
+        self._array = np.empty(0, dtype)
+        self.n = 0
+
+    def extend(self, values: np.ndarray) -> None:
+        need = self.n + len(values)
+        if need > len(self._array):
+            grown = np.empty(max(need, 2 * len(self._array), 256), self._array.dtype)
+            grown[: self.n] = self._array[: self.n]
+            self._array = grown
+        self._array[self.n : need] = values
+        self.n = need
+
+    @property
+    def values(self) -> np.ndarray:
+        return self._array[: self.n]
+
+
+class _Row:
+    """One type's events, x ascending (a subsequence of the columns): version and time as float."""
+
+    def __init__(self) -> None:
+        self.xversions = _Growable(np.float64)
+        self.times = _Growable(np.float64)
+
+
 class _Columns:
-    """Growable numpy columns: appending a batch costs amortised O(batch), never O(stream)."""
+    """Growable numpy columns: appending a batch costs amortised O(batch), never O(stream).
+
+    Each type also keeps its own row of x values, so that bucketing a view costs a few binary
+    searches per type and pixel column instead of a pass over every visible event.
+    """
 
     _NAMES = ("_versions", "_xversions", "_times", "_codes")
 
@@ -156,12 +209,32 @@ class _Columns:
         self._times = np.empty(0, np.float64)
         self._codes = np.empty(0, np.int16)
         self.times_ascending = True
+        self.rows: list[_Row] = []
 
     def replace(self, versions: np.ndarray, times: np.ndarray, codes: np.ndarray) -> None:
         self._versions, self._times, self._codes = versions, times, codes
         self._xversions = versions.astype(np.float64)
         self.n = len(versions)
         self.times_ascending = _ascending(times)
+        self.rows = []
+        self._add_to_rows(0)
+
+    def _add_to_rows(self, start: int) -> None:
+        # One stable sort of the new codes splits them into rows, positions still ascending.
+        codes = self._codes[start : self.n]
+        if len(codes) == 0:
+            return
+        order = np.argsort(codes, kind="stable")
+        ordered = codes[order]
+        present = ordered[np.r_[0, np.flatnonzero(np.diff(ordered)) + 1]]
+        bounds = np.searchsorted(ordered, np.r_[present, present[-1] + 1])
+        while len(self.rows) <= int(present[-1]):
+            self.rows.append(_Row())
+        for code, lo, hi in zip(present.tolist(), bounds[:-1].tolist(), bounds[1:].tolist()):
+            pick = order[lo:hi] + start
+            row = self.rows[code]
+            row.xversions.extend(self._xversions[pick])
+            row.times.extend(self._times[pick])
 
     def append(self, versions: np.ndarray, times: np.ndarray, codes: np.ndarray) -> None:
         need = self.n + len(versions)
@@ -178,7 +251,8 @@ class _Columns:
         self._xversions[self.n : need] = versions
         self._times[self.n : need] = times
         self._codes[self.n : need] = codes
-        self.n = need
+        start, self.n = self.n, need
+        self._add_to_rows(start)
 
     @property
     def xversions(self) -> np.ndarray:
@@ -587,27 +661,38 @@ class TimelineWidget(QWidget):
     def _redraw(self) -> None:
         if self._overview_dirty:
             self._catch_up()
-        xs, codes, versions = self._by_x()
         x0, x1 = self.detail.viewRange()[0]
-        px, pc, pv, counts = bucket_events(xs, codes, versions, x0, x1, self._buckets(), len(self._names))
-        exact = bool(len(counts) == 0 or counts.max() == 1) and len(pv) <= MAX_EXACT_POINTS
-        if exact:
-            sizes = 8.0
-            symbol = "o"
-        else:
-            # Whole pixels: each distinct size is a symbol pyqtgraph renders into its atlas, and a
-            # continuous scale rendered hundreds per redraw (most of a redraw while loading).
-            sizes = np.rint(7.0 + 11.0 * np.log1p(counts) / np.log1p(max(int(counts.max()), 1)))
-            symbol = BAR
-        order = np.argsort(pc, kind="stable")
-        splits = np.searchsorted(pc[order], np.arange(len(self._names) + 1))
+        drawn = self._visible_by_type(x0, x1)
+        counts = [c for _, _, c in drawn if len(c)]
+        most = max((int(c.max()) for c in counts), default=1)
+        exact = most == 1 and sum(len(c) for c in counts) <= MAX_EXACT_POINTS
         for code, scatter in enumerate(self._scatters):
-            pick = order[splits[code] : splits[code + 1]]
-            size = sizes if exact else sizes[pick]
-            scatter.setData(x=px[pick], y=np.full(len(pick), float(code)), data=pv[pick], size=size, symbol=symbol)
+            x, versions, count = drawn[code] if code < len(drawn) else (np.empty(0), np.empty(0, np.int64), np.empty(0))
+            if exact:
+                size, symbol = 8.0, "o"
+            else:
+                # Whole pixels: each distinct size is a symbol pyqtgraph renders into its atlas, and a
+                # continuous scale rendered hundreds per redraw (most of a redraw while loading).
+                size, symbol = np.rint(7.0 + 11.0 * np.log1p(count) / np.log1p(most)), BAR
+            scatter.setData(x=x, y=np.full(len(x), float(code)), data=versions, size=size, symbol=symbol)
         self._draw_markers(x0, x1)
         if self._overview_dirty:
             self._draw_overview()
+
+    def _visible_by_type(self, x0: float, x1: float) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Per type code: (x, version, count) of the points to draw between x0 and x1."""
+        events = self._events
+        if self._mode == "version" or events.times_ascending:
+            rows = [row.xversions.values if self._mode == "version" else row.times.values for row in events.rows]
+            picked = bucket_rows(rows, x0, x1, self._buckets())
+            return [(xs[index], row.xversions.values[index].astype(np.int64), counts)
+                    for row, xs, (index, counts) in zip(events.rows, rows, picked)]
+        # Times go back somewhere (bad data): the rows are not in x order; one pass over the sorted copy.
+        xs, codes, versions = self._by_x()
+        px, pc, pv, counts = bucket_events(xs, codes, versions, x0, x1, self._buckets(), len(self._names))
+        order = np.argsort(pc, kind="stable")
+        splits = np.searchsorted(pc[order], np.arange(len(self._names) + 1))
+        return [(px[pick], pv[pick], counts[pick]) for pick in (order[a:b] for a, b in zip(splits[:-1], splits[1:]))]
 
     def _visible_marks(self, marks: np.ndarray, x0: float, x1: float) -> tuple[np.ndarray, np.ndarray]:
         # (x, index) of the marked versions that are loaded and visible, one per few pixels.
@@ -645,11 +730,12 @@ class TimelineWidget(QWidget):
             return
         lo, hi = self._bounds()
         edges = np.linspace(lo, hi, OVERVIEW_BUCKETS + 1)
-        column = ((xs - lo) * (OVERVIEW_BUCKETS / (hi - lo))).astype(np.int64)
-        np.clip(column, 0, OVERVIEW_BUCKETS - 1, out=column)
-        counts = np.bincount(column, minlength=OVERVIEW_BUCKETS).astype(float)
+        # xs is sorted: counts from binary searches, not a pass over a million events per append
+        counts = np.diff(np.append(np.searchsorted(xs, edges[:-1], "left"), len(xs))).astype(float)
         self._density.setData(x=edges, y=np.log1p(counts))  # log: a burst does not flatten the rest
-        self.overview.setYRange(0, float(np.log1p(counts.max())) * 1.1 or 1.0, padding=0)
+        top = float(np.log1p(counts.max())) * 1.1 or 1.0
+        if self.overview.viewRange()[1] != [0.0, top]:
+            self.overview.setYRange(0, top, padding=0)
 
     # -- the cursor ---------------------------------------------------------------------------------
     def cursor_version(self) -> int:
