@@ -131,3 +131,33 @@ def test_bucket_sizes_come_in_few_steps(timeline):
     assert len(sizes) > 100
     assert len(np.unique(sizes)) <= 12
     assert sizes.min() >= 7 and sizes.max() <= 18
+
+
+def test_sized_bars_look_as_pyqtgraph_draws_them(qtbot):
+    # The timeline's scatter finds its symbols once per distinct size, not per point: the same pixels.
+    import pyqtgraph as pg
+
+    from ui.timeline import BAR, _Scatter
+
+    rng = np.random.default_rng(4)
+    x = np.sort(rng.uniform(0, 100, 300))
+    sizes = np.rint(rng.uniform(7, 18, 300))
+    images = []
+    for cls in (pg.ScatterPlotItem, _Scatter):
+        plot = pg.PlotWidget()
+        qtbot.addWidget(plot)
+        plot.resize(600, 200)
+        plot.show()
+        qtbot.waitExposed(plot)
+        plot.setXRange(0, 100, padding=0)
+        plot.setYRange(-1, 1, padding=0)
+        item = cls(pen=None, brush=pg.mkBrush("#1f77b4"), pxMode=True)
+        plot.addItem(item)
+        item.setData(x=x[:150], y=np.zeros(150), size=sizes[:150], symbol=BAR)
+        plot.grab()
+        item.setData(x=x, y=np.zeros(300), size=sizes, symbol=BAR)  # new points, some new sizes
+        images.append(plot.grab().toImage())
+    assert images[0] == images[1]
+    image, blue = images[1], QColor("#1f77b4").rgb()
+    drawn = sum(image.pixel(px, py) == blue for px in range(0, image.width(), 2) for py in range(0, image.height(), 2))
+    assert drawn > 500  # bars, not a blank plot
