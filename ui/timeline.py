@@ -456,27 +456,29 @@ class TimelineWidget(QWidget):
 
     def _encode(self, types: list[str]) -> np.ndarray:
         lookup = self._codes_by_name
-        for name in dict.fromkeys(types):  # first appearance order, at C speed
-            if name not in lookup:
-                self._add_type(name)
+        new = [name for name in dict.fromkeys(types) if name not in lookup]  # first appearance order, at C speed
+        if new:
+            self._add_types(new)
         return np.fromiter(map(lookup.__getitem__, types), dtype=np.int16, count=len(types))
 
-    def _add_type(self, name: str) -> None:
-        if len(self._names) >= np.iinfo(np.int16).max:
+    def _add_types(self, names: list[str]) -> None:
+        if len(self._names) + len(names) > np.iinfo(np.int16).max:
             raise EventLensError(f"timeline: more than {np.iinfo(np.int16).max} event types")
-        self._codes_by_name[name] = len(self._names)
-        self._names.append(name)
-        colour = type_colour(name, set(self._colours))
-        self._colours.append(colour)
-        scatter = _Scatter(pen=None, brush=pg.mkBrush(colour), size=8, pxMode=True, name=name)
-        scatter.setCacheMode(CACHE)
-        scatter.sigClicked.connect(self._point_clicked)
-        self.detail.addItem(scatter)
-        self._scatters.append(scatter)
-        # Types first, then the marker entries, so the legend reads in row order.
+        # Types first, then the marker entries, so the legend reads in row order; the markers
+        # move once per batch of new types (legend entries cost a few ms each).
         for marker in (self._snapshot_marks, self._problem_marks):
             self.legend.removeItem(marker)
-        self.legend.addItem(scatter, name)
+        for name in names:
+            self._codes_by_name[name] = len(self._names)
+            self._names.append(name)
+            colour = type_colour(name, set(self._colours))
+            self._colours.append(colour)
+            scatter = _Scatter(pen=None, brush=pg.mkBrush(colour), size=8, pxMode=True, name=name)
+            scatter.setCacheMode(CACHE)
+            scatter.sigClicked.connect(self._point_clicked)
+            self.detail.addItem(scatter)
+            self._scatters.append(scatter)
+            self.legend.addItem(scatter, name)
         self.legend.addItem(self._snapshot_marks, "snapshot")
         self.legend.addItem(self._problem_marks, "problem")
         self.legend.setColumnCount(min(len(self._names) + 2, 8))

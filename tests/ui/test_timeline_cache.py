@@ -161,3 +161,12 @@ def test_sized_bars_look_as_pyqtgraph_draws_them(qtbot):
     image, blue = images[1], QColor("#1f77b4").rgb()
     drawn = sum(image.pixel(px, py) == blue for px in range(0, image.width(), 2) for py in range(0, image.height(), 2))
     assert drawn > 500  # bars, not a blank plot
+
+
+def test_the_legend_lists_types_in_row_order_then_the_markers(timeline):
+    timeline.set_events(np.array([1, 2, 3]), T0 + np.arange(3.0), ["A", "B", "A"])
+    timeline.append_events(np.array([4, 5, 6]), T0 + np.arange(3.0, 6.0), ["C", "B", "D"])
+    labels = [label.text for _, label in timeline.legend.items]
+    assert labels == ["A", "B", "C", "D", "snapshot", "problem"]
+    assert timeline.type_names() == ["A", "B", "C", "D"]
+    assert [s.opts["name"] for s in timeline._scatters] == ["A", "B", "C", "D"]
