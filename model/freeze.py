@@ -7,6 +7,7 @@ They stay real ``dict``/``list`` subclasses so JSON encoders, ``==`` and ``isins
 from __future__ import annotations
 
 from collections.abc import Mapping
+from itertools import chain
 from typing import Any
 
 
@@ -66,6 +67,7 @@ _FROZEN = (FrozenDict, FrozenList)
 _SCALARS = frozenset({str, int, float, bool, type(None), bytes})
 #: Types freeze() returns unchanged.
 IMMUTABLE_TYPES = _SCALARS | {FrozenDict, FrozenList}
+_PLAIN_DICT = frozenset({dict})
 
 
 def freeze(value: Any) -> Any:
@@ -83,6 +85,16 @@ def freeze(value: Any) -> Any:
             return FrozenList(value)
         return FrozenList([freeze(v) for v in value])
     return value
+
+
+def freeze_each(values: list[Any]) -> list[Any]:
+    """``[freeze(v) for v in values]``, in one C-level pass when every value is a flat dict of scalars."""
+    # A stream's payloads are mostly flat dicts of scalars: checking all their values at once and
+    # copying each into a FrozenDict takes no Python step per payload (the store's read uses this).
+    if _PLAIN_DICT.issuperset(map(type, values)):
+        if IMMUTABLE_TYPES.issuperset(map(type, chain.from_iterable(map(dict.values, values)))):
+            return list(map(FrozenDict, values))
+    return list(map(freeze, values))
 
 
 def thaw(value: Any) -> Any:

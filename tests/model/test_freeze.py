@@ -95,3 +95,20 @@ def test_frozen_values_equal_plain_ones_and_are_json_encodable():
     assert value == {"a": [1, 2], "b": None}
     assert json.loads(json.dumps(value)) == value
     assert orjson.loads(orjson.dumps(value)) == value
+
+
+@pytest.mark.parametrize("values", [
+    [{"a": 1, "b": "x"}, {}, {"c": None, "d": 1.5, "e": b"z", "f": True}],  # all flat: the bulk path
+    [{"a": 1}, {"b": [1, {"c": 2}]}, {"d": (3,)}],  # nested: each frozen on its own
+    [{"a": 1}, None, 3, [1, [2]], FrozenDict(x=1)],  # not all dicts
+    [],
+])
+def test_freeze_each_is_freeze_of_each(values):
+    from model.freeze import freeze_each, is_frozen
+
+    frozen = freeze_each(values)
+    assert frozen == [freeze(v) for v in values]
+    assert [type(f) for f in frozen] == [type(freeze(v)) for v in values]
+    assert all(is_frozen(f) for f in frozen if isinstance(f, (dict, list)))
+    with pytest.raises(FrozenError):
+        freeze_each([{"a": {"b": 1}}])[0]["a"]["b"] = 2
