@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, Qt, Signal
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPointF, Qt, Signal
+from PySide6.QtGui import QColor, QFontMetrics, QFontMetricsF, QPainter, QPalette
+from PySide6.QtWidgets import (QAbstractItemView, QAbstractSlider, QHeaderView, QScrollBar, QStyle,
+                               QStyleOptionFocusRect, QStyleOptionSlider, QStyleOptionViewItem, QTableView, QWidget)
 
 from model.event import Event
 from ui.theme import mark_color
@@ -112,11 +114,11 @@ class EventTableModel(QAbstractTableModel):
         if row < 0:
             return None  # an invalid index
         if role == _DISPLAY:
-            return self._row_texts(row)[index.column()]
+            return self.row_texts(row)[index.column()]
         if role == _ALIGNMENT:
             return _RIGHT if index.column() == 0 else None
         if role == _BACKGROUND:
-            if not self._row_texts(row)[4]:
+            if not self.row_texts(row)[4]:
                 return None
             from PySide6.QtWidgets import QApplication
 
@@ -127,7 +129,8 @@ class EventTableModel(QAbstractTableModel):
             return "\n".join(notes) if notes else event.time.isoformat()
         return None
 
-    def _row_texts(self, row: int) -> tuple[str, str, str, str, bool]:
+    def row_texts(self, row: int) -> tuple[str, str, str, str, bool]:
+        """A row's display texts (version, time, type, summary) and whether it has a problem."""
         texts = self._texts.get(row)
         if texts is None:
             event = self._events[row]
@@ -142,8 +145,41 @@ class EventTableModel(QAbstractTableModel):
         return bool(event.problems) or event.version in self._problems
 
 
+class _SteadyScrollBar(QScrollBar):
+    """A scroll bar that repaints only when its slider or arrows look different.
+
+    A cursor move scrolls the list by up to a few hundred of a million rows: the slider stays
+    on the same pixels, yet a plain scroll bar repaints itself (a few milliseconds in Fusion).
+    """
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(Qt.Orientation.Vertical, parent)
+        self._painted: tuple | None = None
+
+    def _look(self) -> tuple:
+        option = QStyleOptionSlider()
+        self.initStyleOption(option)
+        slider = self.style().subControlRect(QStyle.ComplexControl.CC_ScrollBar, option,
+                                             QStyle.SubControl.SC_ScrollBarSlider, self)
+        return slider.getRect(), self.value() == self.minimum(), self.value() == self.maximum()
+
+    def sliderChange(self, change: QAbstractSlider.SliderChange) -> None:
+        if change == QAbstractSlider.SliderChange.SliderValueChange and self._painted == self._look():
+            return
+        super().sliderChange(change)
+
+    def paintEvent(self, event) -> None:
+        super().paintEvent(event)
+        self._painted = self._look()
+
+
 class EventList(QTableView):
-    """The view; emits versionSelected when the user selects a row, not when the cursor moves it."""
+    """The view; emits versionSelected when the user selects a row, not when the cursor moves it.
+
+    Rows are painted here from the model's cached texts (``paintEvent``) rather than by Qt's item
+    delegate: a cursor move scrolls every visible row, and the delegate asks each cell for seven
+    roles through Python and lays its whole text out before eliding it, twice the cost.
+    """
 
     versionSelected = Signal(int)
 
@@ -153,10 +189,14 @@ class EventList(QTableView):
         self.setModel(self.event_model)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setVerticalScrollBar(_SteadyScrollBar(self))
         self.verticalHeader().hide()
         self.setWordWrap(False)
         self.setAlternatingRowColors(True)
         header = self.horizontalHeader()
+        # a whole-row selection covers every column: highlighting sections would repaint the
+        # header on every cursor move to show the same thing
+        header.setHighlightSections(False)
         # widths from the font, never ResizeToContents: that measures every one of a million rows
         fm = self.fontMetrics()
         for col, sample in ((0, "10000000"), (1, "2024-01-01 00:00:00"), (2, "⚠ TransferReceived")):
@@ -166,6 +206,8 @@ class EventList(QTableView):
         self.verticalHeader().setDefaultSectionSize(fm.height() + fm.height() // 3)
         self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         self._quiet = False
+        self._char_widths: dict[str, int] = {}
+        self._metrics_font = None
         self.selectionModel().currentRowChanged.connect(self._row_changed)
 
     def select_version(self, version: int) -> None:
@@ -190,3 +232,116 @@ class EventList(QTableView):
         version = self.event_model.version_at_row(current.row())
         if version is not None:
             self.versionSelected.emit(version)
+
+    # -- painting ---------------------------------------------------------------------------
+    def paintEvent(self, event) -> None:
+        """Paint the visible rows as Qt's table would: alternating or tinted rows, the selected
+        row highlighted, texts elided, the grid, the focus frame."""
+        model = self.event_model
+        area = event.rect()
+        count = model.rowCount()
+        top = self.rowAt(area.top())
+        if count == 0 or top < 0:
+            super().paintEvent(event)  # nothing of ours to paint: Qt draws the empty area
+            return
+        bottom = self.rowAt(area.bottom())
+        bottom = count - 1 if bottom < 0 else bottom
+        font = self.font()
+        fm = QFontMetrics(font)
+        if self._metrics_font != font:
+            self._metrics_font, self._char_widths = font, {}
+        palette = self.palette()
+        if not self.isEnabled():
+            group = QPalette.ColorGroup.Disabled
+        else:
+            group = QPalette.ColorGroup.Active if self.isActiveWindow() else QPalette.ColorGroup.Inactive
+        alternate = palette.brush(group, QPalette.ColorRole.AlternateBase)
+        highlight = palette.brush(group, QPalette.ColorRole.Highlight)
+        text_colour = palette.color(group, QPalette.ColorRole.Text)
+        highlighted_text = palette.color(group, QPalette.ColorRole.HighlightedText)
+        warning = None
+        style = self.style()
+        margin = style.pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, self) + 1
+        grid = self.showGrid()
+        gap = 1 if grid else 0
+        columns = []
+        for col in range(model.columnCount()):
+            x, width = self.columnViewportPosition(col), self.columnWidth(col)
+            if width > 0 and not self.isColumnHidden(col) and x + width > area.left() and x <= area.right():
+                columns.append((col, x, width))
+        if not columns:
+            super().paintEvent(event)
+            return
+        left = min(x for _, x, _ in columns)
+        right = max(x + w for _, x, w in columns)
+        height = self.rowHeight(top)
+        current = self.currentIndex()
+        selected = {index.row() for index in self.selectionModel().selectedRows()}
+        elide = self.textElideMode()
+        ascent, text_height = fm.ascent(), fm.height()
+        painter = QPainter(self.viewport())
+        painter.setFont(font)
+        y = self.rowViewportPosition(top)
+        for row in range(top, bottom + 1):
+            texts = model.row_texts(row)
+            if row in selected:
+                painter.fillRect(left, y, right - left, height - gap, highlight)
+                painter.setPen(highlighted_text)
+            else:
+                if texts[4]:
+                    if warning is None:
+                        warning = mark_color("warning", palette)
+                    painter.fillRect(left, y, right - left, height - gap, warning)
+                elif row & 1 and self.alternatingRowColors():
+                    painter.fillRect(left, y, right - left, height - gap, alternate)
+                painter.setPen(text_colour)
+            baseline = y + (height - gap - text_height) // 2 + ascent
+            for col, x, width in columns:
+                room = width - gap - 2 * margin
+                text = self._fitted(texts[col], room, fm, elide)
+                if col == 0:  # right-aligned; the exact advance keeps glyphs where Qt puts them
+                    painter.drawText(QPointF(x + width - gap - margin - QFontMetricsF(font).horizontalAdvance(text), baseline), text)
+                else:
+                    painter.drawText(QPointF(x + margin, baseline), text)
+            y += height
+        if grid:
+            line = style.styleHint(QStyle.StyleHint.SH_Table_GridLineColor, QStyleOptionViewItem(), self)
+            painter.setPen(QColor.fromRgba(line & 0xFFFFFFFF))
+            ends = self.rowViewportPosition(top)
+            for row in range(top, bottom + 1):
+                ends += height
+                painter.drawLine(area.left(), ends - 1, min(area.right(), right - 1), ends - 1)
+            for _col, x, width in columns:
+                painter.drawLine(x + width - 1, area.top(), x + width - 1, min(area.bottom(), ends - 1))
+        if self.hasFocus() and top <= current.row() <= bottom:  # as Qt's delegate frames the current cell
+            frame = QStyleOptionFocusRect()
+            frame.initFrom(self)
+            frame.state |= QStyle.StateFlag.State_KeyboardFocusChange | QStyle.StateFlag.State_Item
+            if current.row() in selected:
+                frame.state |= QStyle.StateFlag.State_Selected
+            frame.rect = self.visualRect(current)  # the cell without its grid line
+            frame.backgroundColor = palette.color(group, QPalette.ColorRole.Highlight if current.row() in selected
+                                                  else QPalette.ColorRole.Window)
+            style.drawPrimitive(QStyle.PrimitiveElement.PE_FrameFocusRect, frame, painter, self)
+        painter.end()
+
+    def _fitted(self, text: str, room: int, fm: QFontMetrics, mode: Qt.TextElideMode) -> str:
+        # the sum of the characters' advances bounds the shaped width well enough to skip eliding
+        # texts that fit; a long text is cut before eliding, so only what can show is laid out
+        widths = self._char_widths
+        total = 0
+        for char in text:
+            width = widths.get(char)
+            if width is None:
+                width = widths[char] = fm.horizontalAdvance(char) + 1
+            total += width
+            if total > room:
+                break
+        else:
+            return text
+        narrowest = min(widths.values()) - 1 or 1
+        cut = text[: room // narrowest + 2]
+        elided = fm.elidedText(cut, mode, room)
+        if elided == cut and len(cut) < len(text):  # the cut fits after all (unmeasured narrow characters)
+            elided = fm.elidedText(text, mode, room)
+        return elided
