@@ -60,6 +60,9 @@ class StateView(QWidget):
         super().__init__(parent)
         self.title = QLabel("No stream open")
         self.title.setWordWrap(True)
+        # room for two lines from the start: a title that wraps differently at the next version
+        # would otherwise move the tree while scrubbing (and re-lay out and repaint the whole pane)
+        self.title.setMinimumHeight(2 * self.title.fontMetrics().lineSpacing())
         self.tree = QTreeView()
         self.model = QStandardItemModel(self)
         self.model.setHorizontalHeaderLabels(["Field", "Value", "Type"])

@@ -1,0 +1,59 @@
+"""Scrubbing as a drag does (the timeline's cursor line moved back and forth by jumps of many
+events): after every move the state view, its marks, the event list's row, the detail and the
+position all show the cursor's event, and the state pane keeps its place."""
+from __future__ import annotations
+
+import random
+
+from PySide6.QtWidgets import QApplication
+
+from model.freeze import thaw
+from tests.ui.conftest import DEMO_EVENTS, connect, open_stream
+from tests.ui.test_explorer import STREAM, expected_marks, expected_state
+
+
+def test_scrubbing_the_timeline_shows_each_version_everywhere(qtbot, window, demo_store, demo_connection):
+    connect(qtbot, window, demo_connection)
+    open_stream(qtbot, window, STREAM)
+    window.resize(1400, 900)
+    QApplication.processEvents()
+    timeline, state_view = window.timeline, window.state_view
+    rng = random.Random(5)
+    version = DEMO_EVENTS // 2
+    tree_top = None
+    moves = [rng.randint(-60, 60) for _ in range(12)] + [DEMO_EVENTS, -DEMO_EVENTS, 1]
+    for step in moves:
+        version = max(2, min(DEMO_EVENTS, version + step))
+        timeline.cursor.setValue(timeline.x_of(version))
+        qtbot.waitUntil(lambda: window.cursor == version)
+        QApplication.processEvents()  # what the user sees: every pending paint done
+        assert thaw(state_view.shown_state()) == expected_state(demo_store, version)
+        assert state_view.tree_value() == expected_state(demo_store, version)
+        assert state_view.marks() == expected_marks(demo_store, version - 1, version)
+        assert f"version {version} " in state_view.title.text()
+        assert window.event_list.currentIndex().row() == version - 1
+        assert window.event_list.event_model.version_at_row(window.event_list.currentIndex().row()) == version
+        assert f'"version": {version},' in window.detail.toPlainText()
+        assert window.position_label.text().startswith(f"version {version:,} of")
+        # the heading does not wrap the tree up and down from one version to the next
+        top = state_view.tree.geometry().top()
+        tree_top = top if tree_top is None else tree_top
+        assert top == tree_top
+
+
+def test_the_selected_row_is_the_one_painted_highlighted(qtbot, window, demo_store, demo_connection):
+    connect(qtbot, window, demo_connection)
+    open_stream(qtbot, window, STREAM)
+    window.resize(1400, 900)
+    window.set_cursor(150)
+    QApplication.processEvents()
+    view = window.event_list
+    image = view.viewport().grab().toImage()
+    highlight = view.palette().color(view.palette().currentColorGroup(), view.palette().ColorRole.Highlight)
+    row_rect = view.visualRect(view.currentIndex())
+    assert view.currentIndex().row() == 149
+    # a pixel in the current row's empty right part of the version cell is the highlight colour,
+    # one row above it is not
+    x, y = row_rect.left() + 2, row_rect.center().y()
+    assert image.pixelColor(x, y) == highlight
+    assert image.pixelColor(x, y - row_rect.height()) != highlight
