@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPointF, Qt, Signal
+from PySide6.QtCore import QAbstractTableModel, QItemSelectionModel, QModelIndex, QObject, QPointF, Qt, Signal
 from PySide6.QtGui import QColor, QFontMetrics, QFontMetricsF, QPainter, QPalette
 from PySide6.QtWidgets import (QAbstractItemView, QAbstractSlider, QHeaderView, QScrollBar, QStyle,
                                QStyleOptionFocusRect, QStyleOptionSlider, QStyleOptionViewItem, QTableView, QWidget)
@@ -197,6 +197,9 @@ class EventList(QTableView):
         # a whole-row selection covers every column: highlighting sections would repaint the
         # header on every cursor move to show the same thing
         header.setHighlightSections(False)
+        # ... and a header repaints the sections of every selection change it sees, highlighted or
+        # not: with a selection model of its own it sees none (clicks still select through the view)
+        header.setSelectionModel(QItemSelectionModel(self.event_model, header))
         # widths from the font, never ResizeToContents: that measures every one of a million rows
         fm = self.fontMetrics()
         for col, sample in ((0, "10000000"), (1, "2024-01-01 00:00:00"), (2, "⚠ TransferReceived")):

@@ -96,3 +96,24 @@ def test_scroll_bar_repaints_only_when_the_slider_moves(qtbot):
     bar.setValue(190_000)
     qtbot.waitUntil(lambda: paints.count > 0)
     assert bar._painted == bar._look()
+
+
+def test_moving_the_selection_leaves_the_header_unpainted(qtbot):
+    view = EventList()
+    qtbot.addWidget(view)
+    view.resize(400, 300)
+    view.show()
+    view.event_model.append(_events(1000))
+    view.select_version(10)
+    header = view.horizontalHeader()
+    qtbot.waitUntil(lambda: header.viewport().isVisible())
+    QApplication.processEvents()
+    paints = _PaintCounter()
+    header.viewport().installEventFilter(paints)
+    for version in (400, 20, 800):
+        view.select_version(version)
+        QApplication.processEvents()
+        assert view.currentIndex().row() == version - 1
+    assert paints.count == 0
+    header.viewport().update()  # the counter does see the header's paints
+    qtbot.waitUntil(lambda: paints.count > 0)
