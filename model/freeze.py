@@ -6,8 +6,9 @@ They stay real ``dict``/``list`` subclasses so JSON encoders, ``==`` and ``isins
 """
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Mapping
-from itertools import chain
+from itertools import chain, repeat
 from typing import Any
 
 
@@ -67,7 +68,20 @@ _FROZEN = (FrozenDict, FrozenList)
 _SCALARS = frozenset({str, int, float, bool, type(None), bytes})
 #: Types freeze() returns unchanged.
 IMMUTABLE_TYPES = _SCALARS | {FrozenDict, FrozenList}
-_PLAIN_DICT = frozenset({dict})
+
+
+class ThawedDict(dict):
+    """A plain dict that :func:`freeze_each` may turn into a FrozenDict in place; decoders build these."""
+
+    __slots__ = ()
+
+
+_PLAIN_DICTS = frozenset({dict, ThawedDict})
+
+
+def _for_each(function: Any, *iterables: Any) -> None:
+    # Calls function over the items for its effect, without a Python step each.
+    deque(map(function, *iterables), maxlen=0)
 
 
 def freeze(value: Any) -> Any:
@@ -88,12 +102,22 @@ def freeze(value: Any) -> Any:
 
 
 def freeze_each(values: list[Any]) -> list[Any]:
-    """``[freeze(v) for v in values]``, in one C-level pass when every value is a flat dict of scalars."""
+    """``[freeze(v) for v in values]``, in one C-level pass when every value is a flat dict of scalars.
+
+    A flat ThawedDict becomes the FrozenDict itself (its class changes, nothing is copied): pass
+    only ThawedDicts that nothing else holds yet, such as a decoder's fresh output.
+    """
     # A stream's payloads are mostly flat dicts of scalars: checking all their values at once and
-    # copying each into a FrozenDict takes no Python step per payload (the store's read uses this).
-    if _PLAIN_DICT.issuperset(map(type, values)):
+    # freezing each takes no Python step per payload (the store's read uses this).
+    kinds = set(map(type, values))
+    if kinds and kinds <= _PLAIN_DICTS:
         if IMMUTABLE_TYPES.issuperset(map(type, chain.from_iterable(map(dict.values, values)))):
-            return list(map(FrozenDict, values))
+            if dict in kinds:
+                return list(map(FrozenDict, values))
+            # ThawedDict and FrozenDict share dict's layout, so the class can change in place;
+            # half the cost of copying each payload into a new FrozenDict.
+            _for_each(setattr, values, repeat("__class__"), repeat(FrozenDict))
+            return list(values)
     return list(map(freeze, values))
 
 

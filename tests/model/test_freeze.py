@@ -112,3 +112,17 @@ def test_freeze_each_is_freeze_of_each(values):
     assert all(is_frozen(f) for f in frozen if isinstance(f, (dict, list)))
     with pytest.raises(FrozenError):
         freeze_each([{"a": {"b": 1}}])[0]["a"]["b"] = 2
+
+
+def test_freeze_each_freezes_fresh_thawed_dicts_in_place():
+    from model.freeze import ThawedDict, freeze_each
+
+    flat = [ThawedDict(a=1), ThawedDict(b="x")]
+    ids = list(map(id, flat))
+    frozen = freeze_each(flat)
+    assert list(map(id, frozen)) == ids and {type(f) for f in frozen} == {FrozenDict}
+    assert frozen == [{"a": 1}, {"b": "x"}]
+    nested = freeze_each([ThawedDict(a=ThawedDict(b=[1])), ThawedDict()])
+    assert type(nested[0]) is FrozenDict and type(nested[0]["a"]) is FrozenDict and type(nested[0]["a"]["b"]) is FrozenList
+    with pytest.raises(FrozenError):
+        frozen[0]["a"] = 2
