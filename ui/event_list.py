@@ -282,6 +282,7 @@ class EventList(QTableView):
         selected = {index.row() for index in self.selectionModel().selectedRows()}
         elide = self.textElideMode()
         ascent, text_height = fm.ascent(), fm.height()
+        exact = QFontMetricsF(font)
         painter = QPainter(self.viewport())
         painter.setFont(font)
         y = self.rowViewportPosition(top)
@@ -303,7 +304,7 @@ class EventList(QTableView):
                 room = width - gap - 2 * margin
                 text = self._fitted(texts[col], room, fm, elide)
                 if col == 0:  # right-aligned; the exact advance keeps glyphs where Qt puts them
-                    painter.drawText(QPointF(x + width - gap - margin - QFontMetricsF(font).horizontalAdvance(text), baseline), text)
+                    painter.drawText(QPointF(x + width - gap - margin - exact.horizontalAdvance(text), baseline), text)
                 else:
                     painter.drawText(QPointF(x + margin, baseline), text)
             y += height
