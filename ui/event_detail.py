@@ -32,7 +32,11 @@ def detail_text(event: Event, problems: list[str] | None = None) -> str:
 
 
 class EventDetail(QPlainTextEdit):
-    """Read-only JSON of one event, in the fixed-width system font."""
+    """Read-only JSON of one event, in the fixed-width system font.
+
+    While the panel is hidden (another tab in front) a cursor move only notes the event: the
+    JSON is written when the panel shows, or when someone reads ``toPlainText``.
+    """
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -41,6 +45,7 @@ class EventDetail(QPlainTextEdit):
         self.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         self.setPlaceholderText("No event at the cursor")
         self._shown: tuple = (None, None)
+        self._stale = False  # the noted event is not in the text yet
 
     def show_event(self, event: Event | None, problems: list[str] | None = None) -> None:
         """Show ``event`` (None clears)."""
@@ -48,4 +53,21 @@ class EventDetail(QPlainTextEdit):
         if event is not None and event is shown_event and problems == shown_problems:
             return  # the same event again (a drag's end, a redraw): keep the text and the scroll position
         self._shown = (event, list(problems) if problems is not None else None)
-        self.setPlainText("" if event is None else detail_text(event, problems))
+        self._stale = True
+        if self.isVisible():
+            self._write()
+
+    def toPlainText(self) -> str:
+        """The text shown, or about to be shown once the panel is visible."""
+        self._write()
+        return super().toPlainText()
+
+    def showEvent(self, event) -> None:
+        self._write()
+        super().showEvent(event)
+
+    def _write(self) -> None:
+        if self._stale:
+            self._stale = False
+            event, problems = self._shown
+            self.setPlainText("" if event is None else detail_text(event, problems))

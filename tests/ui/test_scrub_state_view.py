@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QPlainTextEdit
 
 from model.freeze import thaw
 from tests.ui.conftest import DEMO_EVENTS, connect, open_stream
@@ -57,3 +57,23 @@ def test_the_selected_row_is_the_one_painted_highlighted(qtbot, window, demo_sto
     x, y = row_rect.left() + 2, row_rect.center().y()
     assert image.pixelColor(x, y) == highlight
     assert image.pixelColor(x, y - row_rect.height()) != highlight
+
+
+def test_event_detail_behind_another_tab_shows_the_cursors_event_when_brought_forward(qtbot, window, demo_store,
+                                                                                    demo_connection):
+    connect(qtbot, window, demo_connection)
+    open_stream(qtbot, window, STREAM)
+    window.tabs.setCurrentWidget(window.state_split)  # the detail panel is hidden behind the state
+    for version in (30, 31, 200):
+        window.set_cursor(version)
+    assert not window.detail.isVisible()
+    window.tabs.setCurrentWidget(window.detail)
+    qtbot.waitUntil(window.detail.isVisible)
+    text = QPlainTextEdit.toPlainText(window.detail)  # what the widget holds, not the override
+    assert '"version": 200,' in text and '"version": 31,' not in text
+    window.set_cursor(45)  # visible: written at once
+    assert '"version": 45,' in QPlainTextEdit.toPlainText(window.detail)
+    window.tabs.setCurrentWidget(window.state_split)
+    window.set_cursor(46)
+    assert '"version": 45,' in QPlainTextEdit.toPlainText(window.detail)  # hidden: only noted
+    assert '"version": 46,' in window.detail.toPlainText()  # reading it writes the noted event
