@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from PySide6.QtCore import QModelIndex, Qt, Signal
+from PySide6.QtCore import QModelIndex, QSize, Qt, Signal
 from PySide6.QtGui import QStandardItem, QStandardItemModel
-from PySide6.QtWidgets import QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QTreeView, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QSizePolicy, QTreeView,
+                               QVBoxLayout, QWidget)
 
 from model.diff import Diff, format_path
 from ui.theme import mark_color
@@ -51,6 +52,43 @@ def _children(value: Any):
     return []
 
 
+class _Title(QWidget):
+    """The heading over the tree: a word-wrapped label two lines high, whatever it says.
+
+    The label sits in this widget without a layout. A label's new text asks its layout to run
+    again, and each layout up the chain asks its parent's in turn, up to the tab widget, which
+    then repaints the whole pane: about a millisecond on every cursor move. Here the request
+    stops at this widget, whose size hints never change.
+    """
+
+    def __init__(self, text: str = "", parent: QWidget | None = None):
+        super().__init__(parent)
+        self.label = QLabel(text, self)
+        self.label.setWordWrap(True)
+        lines = 2 * self.fontMetrics().lineSpacing()
+        self.setMinimumHeight(lines)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self._hint = QSize(self.fontMetrics().averageCharWidth() * 60, lines)
+
+    def text(self) -> str:
+        """The title shown."""
+        return self.label.text()
+
+    def setText(self, text: str) -> None:
+        """Show ``text`` (wrapped; a third line and beyond is cut off in a narrow pane)."""
+        self.label.setText(text)
+
+    def sizeHint(self) -> QSize:
+        return self._hint
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(self.fontMetrics().averageCharWidth() * 10, self._hint.height())
+
+    def resizeEvent(self, event) -> None:
+        self.label.setGeometry(self.rect())
+        super().resizeEvent(event)
+
+
 class StateView(QWidget):
     """A tree of one state; ``show_state(state, change)`` marks ``change``'s paths."""
 
@@ -58,11 +96,7 @@ class StateView(QWidget):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self.title = QLabel("No stream open")
-        self.title.setWordWrap(True)
-        # room for two lines from the start: a title that wraps differently at the next version
-        # would otherwise move the tree while scrubbing (and re-lay out and repaint the whole pane)
-        self.title.setMinimumHeight(2 * self.title.fontMetrics().lineSpacing())
+        self.title = _Title("No stream open")
         self.tree = QTreeView()
         self.model = QStandardItemModel(self)
         self.model.setHorizontalHeaderLabels(["Field", "Value", "Type"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 
+from PySide6.QtCore import QEvent, QObject
 from PySide6.QtWidgets import QApplication, QPlainTextEdit
 
 from model.freeze import thaw
@@ -77,3 +78,34 @@ def test_event_detail_behind_another_tab_shows_the_cursors_event_when_brought_fo
     window.set_cursor(46)
     assert '"version": 45,' in QPlainTextEdit.toPlainText(window.detail)  # hidden: only noted
     assert '"version": 46,' in window.detail.toPlainText()  # reading it writes the noted event
+
+
+class _LayoutRequests(QObject):
+    def __init__(self):
+        super().__init__()
+        self.count = 0
+
+    def eventFilter(self, watched, event) -> bool:
+        if event.type() == QEvent.Type.LayoutRequest:
+            self.count += 1
+        return False
+
+
+def test_a_new_title_lays_nothing_out_again(qtbot, window, demo_store, demo_connection):
+    # a layout request reaching the tab widget makes it repaint the whole pane
+    connect(qtbot, window, demo_connection)
+    open_stream(qtbot, window, STREAM)
+    window.set_cursor(10)
+    for _ in range(5):
+        QApplication.processEvents()
+    requests = _LayoutRequests()
+    window.tabs.installEventFilter(requests)
+    window.state_view.installEventFilter(requests)
+    titles = set()
+    for version in (20, 150, 3, 239, 77, 78):
+        window.set_cursor(version)
+        titles.add(window.state_view.title.text())
+        QApplication.processEvents()
+        QApplication.processEvents()
+    assert len(titles) == 6 and all(f"version {v} " in " ".join(titles) for v in (20, 150, 3, 239, 77, 78))
+    assert requests.count == 0
