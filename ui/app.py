@@ -10,6 +10,9 @@ from ui.settings import APPLICATION, ORGANISATION, Connection, Settings
 from ui.theme import apply_theme
 
 
+UI_SWITCH_INTERVAL_S = 0.0005
+
+
 def application() -> QApplication:
     """The QApplication, created once with EventLens' names, Fusion style and the system palette."""
     app = QApplication.instance()
@@ -18,6 +21,10 @@ def application() -> QApplication:
         app.setOrganizationName(ORGANISATION)
         app.setApplicationName(APPLICATION)
         apply_theme(app)
+        # The loading worker runs Python while the UI thread paints through many short calls that
+        # each take the GIL again; at the default 5 ms hand-over a repaint waited for the worker
+        # long enough to stall the window past 100 ms while a million events loaded.
+        sys.setswitchinterval(UI_SWITCH_INTERVAL_S)
     return app
 
 

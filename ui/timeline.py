@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import time
 import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -259,15 +261,20 @@ class _Columns:
             row.xversions.extend(self._xversions[pick])
             row.times.extend(self._times[pick])
 
+    def reserve(self, size: int) -> None:
+        """Room for ``size`` events without copying: growing a million-event column took ~20 ms."""
+        if size <= len(self._versions):
+            return
+        for name in self._NAMES:
+            old = getattr(self, name)
+            grown = np.empty(size, old.dtype)
+            grown[: self.n] = old[: self.n]
+            setattr(self, name, grown)
+
     def append(self, versions: np.ndarray, times: np.ndarray, codes: np.ndarray) -> None:
         need = self.n + len(versions)
         if need > len(self._versions):
-            size = max(need, 2 * len(self._versions), 1024)
-            for name in self._NAMES:
-                old = getattr(self, name)
-                grown = np.empty(size, old.dtype)
-                grown[: self.n] = old[: self.n]
-                setattr(self, name, grown)
+            self.reserve(max(need, 2 * len(self._versions), 1024))
         if self.times_ascending and len(times):
             self.times_ascending = _ascending(times) and (self.n == 0 or times[0] >= self._times[self.n - 1])
         self._versions[self.n : need] = versions
@@ -294,7 +301,39 @@ class _Columns:
         return self._codes[: self.n]
 
 
-def _columns(versions: np.ndarray, times: np.ndarray, types: list[str]) -> tuple[np.ndarray, np.ndarray]:
+@dataclass(frozen=True)
+class CodedTypes:
+    """Event types as small integers, ``names[codes[i]]`` being event i's type.
+
+    Built by the loading worker (a Python pass over every event), so the UI thread only maps a
+    batch's few names to its rows instead of looking up a type name per event.
+    """
+
+    names: tuple[str, ...]
+    codes: np.ndarray  # int16
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+
+def code_types(types: Sequence[str]) -> CodedTypes:
+    """The types coded in order of first appearance."""
+    names = tuple(dict.fromkeys(types))
+    lookup = {name: i for i, name in enumerate(names)}
+    if len(names) > np.iinfo(np.int16).max:
+        raise EventLensError(f"timeline: more than {np.iinfo(np.int16).max} event types")
+    return CodedTypes(names, np.fromiter(map(lookup.__getitem__, types), dtype=np.int16, count=len(types)))
+
+
+def concat_types(parts: Sequence[CodedTypes]) -> CodedTypes:
+    """Several batches' coded types as one (their names merged in order of first appearance)."""
+    names = tuple(dict.fromkeys(name for part in parts for name in part.names))
+    lookup = {name: i for i, name in enumerate(names)}
+    codes = [np.array([lookup[n] for n in part.names], dtype=np.int16)[part.codes] for part in parts]
+    return CodedTypes(names, np.concatenate(codes) if codes else np.empty(0, np.int16))
+
+
+def _columns(versions: np.ndarray, times: np.ndarray, types: Sequence[str] | CodedTypes) -> tuple[np.ndarray, np.ndarray]:
     versions = np.ascontiguousarray(versions, dtype=np.int64)
     times = np.ascontiguousarray(times, dtype=np.float64)
     if not (len(versions) == len(times) == len(types)):
@@ -417,7 +456,7 @@ class TimelineWidget(QWidget):
         self._redraw_timer.timeout.connect(self.redraw)
 
     # -- data ---------------------------------------------------------------------------------
-    def set_events(self, versions: np.ndarray, times: np.ndarray, types: list[str]) -> None:
+    def set_events(self, versions: np.ndarray, times: np.ndarray, types: Sequence[str] | CodedTypes) -> None:
         """Show these events (versions ascending, times in epoch seconds, one type name each)."""
         versions, times = _columns(versions, times, types)
         self._clear_types()
@@ -425,7 +464,7 @@ class TimelineWidget(QWidget):
         self._events.replace(versions.copy(), times.copy(), codes)
         self._data_changed(reset_view=True)
 
-    def append_events(self, versions: np.ndarray, times: np.ndarray, types: list[str]) -> None:
+    def append_events(self, versions: np.ndarray, times: np.ndarray, types: Sequence[str] | CodedTypes) -> None:
         """Add live events after the loaded ones; the view follows when it showed the end."""
         versions, times = _columns(versions, times, types)
         if len(versions) == 0:
@@ -439,6 +478,10 @@ class TimelineWidget(QWidget):
         self._overview_dirty = True
         # Throttle by the measured cost too, so redraws take at most a fifth of the main thread.
         self._schedule_redraw(max(APPEND_REDRAW_MS, int(5000 * self._redraw_seconds)))
+
+    def reserve(self, events: int) -> None:
+        """Make room for a stream of this many events before its batches arrive (a hint only)."""
+        self._events.reserve(max(int(events), 0))
 
     def set_snapshots(self, versions: list[int]) -> None:
         """Mark these versions as snapshots (dashed lines)."""
@@ -454,12 +497,14 @@ class TimelineWidget(QWidget):
         """The event types, in row order (row i is type code i)."""
         return list(self._names)
 
-    def _encode(self, types: list[str]) -> np.ndarray:
+    def _encode(self, types: Sequence[str] | CodedTypes) -> np.ndarray:
+        coded = types if isinstance(types, CodedTypes) else code_types(types)
         lookup = self._codes_by_name
-        new = [name for name in dict.fromkeys(types) if name not in lookup]  # first appearance order, at C speed
+        new = [name for name in coded.names if name not in lookup]
         if new:
             self._add_types(new)
-        return np.fromiter(map(lookup.__getitem__, types), dtype=np.int16, count=len(types))
+        rows = np.array([lookup[name] for name in coded.names], dtype=np.int16)
+        return rows[coded.codes] if len(rows) else np.empty(0, np.int16)
 
     def _add_types(self, names: list[str]) -> None:
         if len(self._names) + len(names) > np.iinfo(np.int16).max:
