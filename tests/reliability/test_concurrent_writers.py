@@ -37,7 +37,7 @@ def writer(backend: str, location: str, db: str, writer_id: int, start, results)
 
     attempts: list[tuple] = []  # (stream, expected, attempt id, outcome)
     store = open_backend(backend, location, db)
-    start.wait(60)
+    start.wait(120)  # a barrier: every writer has its connection, so they start together
     try:
         for i in range(APPENDS_PER_WRITER):
             stream_id = STREAMS[(writer_id + i) % len(STREAMS)]
@@ -96,14 +96,15 @@ def test_racing_writers_and_a_live_follower(shared):
     backend, location, db = shared
     open_backend(backend, location, db).close()  # create the file or database before the race
     ctx = multiprocessing.get_context("spawn")
-    start, results = ctx.Event(), ctx.Queue()
+    # a barrier rather than an event: on a busy machine a writer spawned late used to find the
+    # others done, and nobody raced
+    start, results = ctx.Barrier(WRITERS), ctx.Queue()
     processes = [ctx.Process(target=writer, args=(backend, location, db, w, start, results)) for w in range(WRITERS)]
     for p in processes:
         p.start()
     stop, view, follow_errors = threading.Event(), {s: [] for s in STREAMS}, []
     follower = threading.Thread(target=follow, args=(backend, location, db, stop, view, follow_errors), name="follower")
     follower.start()
-    start.set()
     try:
         reports = [results.get(timeout=240) for _ in processes]
     finally:
