@@ -14,7 +14,7 @@ from model.diff import format_path
 from model.field_history import MISSING, FieldChange, field_history
 from store.codec import dumps_json
 
-COLUMNS = ("Version", "Time", "Type", "Old", "New")
+COLUMNS = ("Version", "Time (UTC)", "Type", "Old", "New")
 VALUE_CHARS = 200
 ABSENT_TEXT = "(absent)"
 VERSION_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -35,7 +35,7 @@ def time_text(moment: Any) -> str:
     if isinstance(moment, datetime):
         if moment.tzinfo is not None:
             moment = moment.astimezone(timezone.utc)
-        return moment.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + " UTC"
+        return moment.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]  # the header says UTC
     return str(moment)
 
 
@@ -127,10 +127,10 @@ class FieldHistoryPanel(QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
-        header.resizeSection(0, 70)
-        header.resizeSection(1, 180)
-        header.resizeSection(2, 140)
-        header.resizeSection(3, 180)
+        # widths from the font (fixed pixels cut the time and value at other font sizes); New stretches
+        fm = self.fontMetrics()
+        for col, sample in enumerate(("1000000", "2024-01-01 00:00:00.000", "TransferReceived", "0" * 12)):
+            header.resizeSection(col, fm.horizontalAdvance(sample) + fm.averageCharWidth() * 3)
         self.table.doubleClicked.connect(self._jump_to_index)
         self.table.installEventFilter(self)
         layout = QVBoxLayout(self)

@@ -49,9 +49,9 @@ def test_set_history_fills_the_table(panel):
     changes = panel.set_history(history(), ("name",))
     assert [c.version for c in changes] == [1, 3, 5]
     assert cells(panel) == [
-        ["1", "2024-03-01 12:00:01.000 UTC", "UserCreated", ABSENT_TEXT, '"Ada"'],
-        ["3", "2024-03-01 12:00:03.000 UTC", "UserUpdated", '"Ada"', '"Grace"'],
-        ["5", "2024-03-01 12:00:05.000 UTC", "UserCreated", '"Grace"', ABSENT_TEXT],
+        ["1", "2024-03-01 12:00:01.000", "UserCreated", ABSENT_TEXT, '"Ada"'],
+        ["3", "2024-03-01 12:00:03.000", "UserUpdated", '"Ada"', '"Grace"'],
+        ["5", "2024-03-01 12:00:05.000", "UserCreated", '"Grace"', ABSENT_TEXT],
     ]
     assert "name: changed by 3 events" == panel.title.text()
     assert panel.model.data(panel.model.index(0, 3), Qt.ItemDataRole.FontRole).italic()
