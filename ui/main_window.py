@@ -40,7 +40,7 @@ from model.demo import demo_streams
 from model.diff import diff
 from model.field_history import field_history
 from model.errors import CancelledError, EventLensError, ReadOnlyError, StreamNotFound
-from model.event import Event
+from model.event import Event, StreamInfo
 from model.integrity import check_stream
 from model.reducer import default_reducer, load_reducer
 from model.replay import History
@@ -529,7 +529,7 @@ class MainWindow(QMainWindow):
                     part = batch[:kept] if kept < len(batch) else batch
                     # the timeline's columns are built here: a Python pass over every event
                     # is ~10 ms per 15,000 that the UI thread no longer spends
-                    job.post_partial((part, _arrays(part), info.events))
+                    job.post_partial((part, _arrays(part), info))
                 job.report(done, info.events, f"loading {stream_id}")
                 if history.error is not None:
                     break
@@ -548,11 +548,12 @@ class MainWindow(QMainWindow):
         )
         return self._load_job
 
-    def _batch_arrived(self, history: History, batch: list[Event], arrays, total: int) -> None:
+    def _batch_arrived(self, history: History, batch: list[Event], arrays, info: StreamInfo) -> None:
         if history is not self.history:
             return  # a stream closed meanwhile
         if self.loaded_version == 0 and not self._staged and not self._incoming:
-            self.timeline.reserve(total)
+            times = (info.first_time.timestamp(), info.last_time.timestamp()) if info.first_time and info.last_time else None
+            self.timeline.expect(info.events, (info.first_version, info.last_version), times)
         self._incoming.append((batch, arrays))
         # the first batch shows at once; later ones are gathered so the widgets redraw a few
         # times per second instead of once per batch

@@ -373,6 +373,9 @@ class TimelineWidget(QWidget):
         self._pending_show_all = False  # appended while empty: show everything at the next redraw
         self._pending_follow = False  # appended while the end was in view: keep it in view
         self._redraw_seconds = 0.0  # how long the last redraw took
+        # x extent per axis the stream will have once loaded: loading fills a fixed view instead
+        # of rescaling it (and re-laying both date axes) on every batch
+        self._extent: dict[str, tuple[float, float]] = {}
 
         palette = self.palette()
         self._fg = palette.color(QPalette.ColorRole.WindowText)
@@ -459,6 +462,7 @@ class TimelineWidget(QWidget):
     def set_events(self, versions: np.ndarray, times: np.ndarray, types: Sequence[str] | CodedTypes) -> None:
         """Show these events (versions ascending, times in epoch seconds, one type name each)."""
         versions, times = _columns(versions, times, types)
+        self._extent = {}
         self._clear_types()
         codes = self._encode(types)
         self._events.replace(versions.copy(), times.copy(), codes)
@@ -479,9 +483,16 @@ class TimelineWidget(QWidget):
         # Throttle by the measured cost too, so redraws take at most a fifth of the main thread.
         self._schedule_redraw(max(APPEND_REDRAW_MS, int(5000 * self._redraw_seconds)))
 
-    def reserve(self, events: int) -> None:
-        """Make room for a stream of this many events before its batches arrive (a hint only)."""
+    def expect(self, events: int, versions: tuple[int, int], times: tuple[float, float] | None = None) -> None:
+        """Prepare for a stream of this many events spanning these versions and times (epoch seconds).
+
+        Only a hint, from the stream's catalogue entry: room is made for the columns, and the view
+        spans the whole stream from the first batch on. Events outside the span still show.
+        """
         self._events.reserve(max(int(events), 0))
+        self._extent = {"version": (float(versions[0]), float(versions[1]))}
+        if times is not None:
+            self._extent["time"] = (float(times[0]), float(times[1]))
 
     def set_snapshots(self, versions: list[int]) -> None:
         """Mark these versions as snapshots (dashed lines)."""
@@ -595,6 +606,9 @@ class TimelineWidget(QWidget):
         if len(xs) == 0:
             return 0.0, 1.0
         lo, hi = float(xs[0]), float(xs[-1])
+        if self._mode in self._extent:
+            first, last = self._extent[self._mode]
+            lo, hi = min(lo, first), max(hi, last)
         pad = max((hi - lo) * 0.01, 1.0 if self._mode == "time" else 0.5)
         return lo - pad, hi + pad
 

@@ -232,6 +232,41 @@ def test_append_events_adds_rows_and_follows_the_end(timeline):
     assert timeline.version_near(3102.4) == 3102
 
 
+@pytest.mark.parametrize("mode", ["version", "time"])
+def test_an_expected_stream_loads_into_a_fixed_view(timeline, mode):
+    versions, times, types = make_events(3000, seed=4)
+    timeline.set_axis(mode)
+    timeline.set_events(np.empty(0, np.int64), np.empty(0), [])
+    timeline.expect(3000, (1, 3000), (times[0], times[-1]))
+    ranges = []
+    for lo in range(0, 3000, 500):
+        timeline.append_events(versions[lo : lo + 500], times[lo : lo + 500], types[lo : lo + 500])
+        timeline.redraw()
+        ranges.append(tuple(timeline.detail.viewRange()[0]))
+        assert timeline.drawn_points() > 0
+    assert len(set(ranges)) == 1, ranges  # the axes never rescaled while it loaded
+    x0, x1 = ranges[0]
+    first, last = (1, 3000) if mode == "version" else (times[0], times[-1])
+    assert x0 < first and x1 > last
+    # the same view a stream shown at once gets
+    whole = TimelineWidget()
+    whole.resize(900, 420)
+    whole.set_axis(mode)
+    whole.set_events(versions, times, types)
+    assert np.allclose(whole.detail.viewRange()[0], ranges[0])
+    whole.deleteLater()
+
+
+def test_events_beyond_the_expected_extent_still_show(timeline):
+    versions, times, types = make_events(200)
+    timeline.set_events(np.empty(0, np.int64), np.empty(0), [])
+    timeline.expect(100, (1, 100), (times[0], times[99]))  # the catalogue lagged behind
+    timeline.append_events(versions, times, types)
+    timeline.redraw()
+    assert timeline.detail.viewRange()[0][1] >= 200
+    assert timeline.drawn_points() == 200
+
+
 def test_snapshot_and_problem_marks(timeline):
     versions, times, types = make_events(200)
     timeline.set_events(versions, times, types)

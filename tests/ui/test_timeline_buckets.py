@@ -68,7 +68,7 @@ def test_loading_in_batches_draws_what_one_set_draws(qtbot):
     whole, batched = widgets
     whole.set_events(versions, times, types)
     batched.set_events(np.empty(0, np.int64), np.empty(0), [])
-    batched.reserve(n // 2)  # a hint that falls short: the columns still grow
+    batched.expect(n // 2, (1, n // 2))  # a hint that falls short: the columns still grow
     for lo in range(0, n, 14_000):
         # as the main window hands them over: names or types coded by the worker, batches merged
         halves = [slice(lo, min(lo + 7_000, n)), slice(min(lo + 7_000, n), min(lo + 14_000, n))]
