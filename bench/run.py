@@ -26,6 +26,7 @@ from bench.servers import BenchError, open_server  # noqa: E402
 
 FULL = datasets.Sizes(big=1_000_000, many=100_000, per_stream=10, store_streams=100_000, store_per_stream=20)
 RESULTS = ROOT / "bench" / "RESULTS.md"
+STEPS: set[str] = set("1234567")  # the measurements to run (--steps)
 
 
 def log(text: str) -> None:
@@ -71,25 +72,32 @@ def run_embedded(sizes: datasets.Sizes) -> tuple[list[Row], dict]:
     store = EmbeddedStore(path, read_only=True)
     rows: list[Row] = []
     try:
-        log("embedded: 1 load")
-        load_rows, history = measure.load(where, store, stream_id, lambda: measure.baseline_sqlite(path, stream_id),
-                                          "sqlite3 SELECT ORDER BY version + bson.decode", sizes.big)
-        rows += load_rows
-        log("embedded: 2 jumps")
-        rows += measure.jumps(where, history)
-        log("embedded: 3 replay")
-        rows += measure.replay(where, store, stream_id, history)
-        del history
-        log("embedded: 4 snapshots")
-        rows += measure.snapshots(where, store, stream_id, sizes.targets)
-        log("embedded: 6 stream list")
-        rows += measure.stream_list(where, store, sizes.store_streams + 1, *measure.sqlite_list_baselines(path))
+        if "1" in STEPS:
+            log("embedded: 1 load")
+            load_rows, history = measure.load(where, store, stream_id, lambda: measure.baseline_sqlite(path, stream_id),
+                                              "sqlite3 SELECT ORDER BY version + bson.decode", sizes.big)
+            rows += load_rows
+            if "2" in STEPS:
+                log("embedded: 2 jumps")
+                rows += measure.jumps(where, history)
+            if "3" in STEPS:
+                log("embedded: 3 replay")
+                rows += measure.replay(where, store, stream_id, history)
+            del history
+        if "4" in STEPS:
+            log("embedded: 4 snapshots")
+            rows += measure.snapshots(where, store, stream_id, sizes.targets)
+        if "6" in STEPS:
+            log("embedded: 6 stream list")
+            rows += measure.stream_list(where, store, sizes.store_streams + 1, *measure.sqlite_list_baselines(path))
     finally:
         store.close()
-    log("embedded: 5 memory")
-    rows += memory(where, path, stream_id, sizes.targets)
-    log("embedded: 7 GUI")
-    rows += gui(where, str(path), "", stream_id, sizes.big)
+    if "5" in STEPS:
+        log("embedded: 5 memory")
+        rows += memory(where, path, stream_id, sizes.targets)
+    if "7" in STEPS:
+        log("embedded: 7 GUI")
+        rows += gui(where, str(path), "", stream_id, sizes.big)
     facts = {"file": str(path.relative_to(ROOT)), **record}
     return rows, facts
 
@@ -110,27 +118,32 @@ def run_server(kind: str, sizes: datasets.Sizes) -> tuple[list[Row], dict]:
         store = MongoStore(server.uri, big["db"], timeout_s=3600, read_only=True)
         rows: list[Row] = []
         try:
-            log(f"{where}: 1 load")
-            load_rows, history = measure.load(
-                where, store, stream_id, lambda: measure.baseline_pymongo(client[big["db"]].events, stream_id),
-                "pymongo list(find().sort())", sizes.big)
-            rows += load_rows
-            log(f"{where}: 2 jumps")
-            rows += measure.jumps(where, history)
-            log(f"{where}: 3 replay")
-            rows += measure.replay(where, store, stream_id, history, requests=1)
-            del history
-            log(f"{where}: 4 snapshots")
-            rows += measure.snapshots(where, store, stream_id, sizes.targets, repeats=1)
+            if "1" in STEPS:
+                log(f"{where}: 1 load")
+                load_rows, history = measure.load(
+                    where, store, stream_id, lambda: measure.baseline_pymongo(client[big["db"]].events, stream_id),
+                    "pymongo list(find().sort())", sizes.big)
+                rows += load_rows
+                if "2" in STEPS:
+                    log(f"{where}: 2 jumps")
+                    rows += measure.jumps(where, history)
+                if "3" in STEPS:
+                    log(f"{where}: 3 replay")
+                    rows += measure.replay(where, store, stream_id, history, requests=1)
+                del history
+            if "4" in STEPS:
+                log(f"{where}: 4 snapshots")
+                rows += measure.snapshots(where, store, stream_id, sizes.targets, repeats=1)
             store.close()
             store = MongoStore(server.uri, many["db"], timeout_s=3600, read_only=True)
-            log(f"{where}: 6 stream list")
-            rows += measure.stream_list(where, store, sizes.many,
-                                        *measure.mongo_list_baselines(client[many["db"]].events))
+            if "6" in STEPS:
+                log(f"{where}: 6 stream list")
+                rows += measure.stream_list(where, store, sizes.many,
+                                            *measure.mongo_list_baselines(client[many["db"]].events))
         finally:
             store.close()
             client.close()
-        if kind != "sqlite":
+        if kind != "sqlite" and "7" in STEPS:
             log(f"{where}: 7 GUI")
             rows += gui(where, server.uri, big["db"], stream_id, sizes.big)
         return rows, {"server": where, "databases": records}
@@ -253,9 +266,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--server-scale", type=float, default=None,
                         help="scale of the server data sets against the full ones (default: as the embedded)")
     parser.add_argument("--skip-embedded", action="store_true")
+    parser.add_argument("--steps", default="1,2,3,4,5,6,7",
+                        help="which measurements to run (numbers as in issue 5; 2 and 3 need 1's loaded stream)")
     parser.add_argument("--out", default=str(RESULTS))
     args = parser.parse_args(argv)
     args.argv = argv
+    STEPS.clear()
+    STEPS.update(args.steps.split(","))
     scale = 0.1 if args.quick else 1.0
     sizes = scaled(FULL, scale)
     server_sizes = scaled(FULL, args.server_scale if args.server_scale is not None else scale)
