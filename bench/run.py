@@ -26,7 +26,7 @@ from bench.servers import BenchError, open_server  # noqa: E402
 
 FULL = datasets.Sizes(big=1_000_000, many=100_000, per_stream=10, store_streams=100_000, store_per_stream=20)
 RESULTS = ROOT / "bench" / "RESULTS.md"
-STEPS: set[str] = set("1234567")  # the measurements to run (--steps)
+ALL_STEPS = frozenset("1234567")  # the measurements, numbered as in issue 5
 
 
 def log(text: str) -> None:
@@ -62,7 +62,7 @@ def load_average() -> str:
 
 
 # -- one backend -----------------------------------------------------------------------------------
-def run_embedded(sizes: datasets.Sizes) -> tuple[list[Row], dict]:
+def run_embedded(sizes: datasets.Sizes, steps: frozenset[str] = ALL_STEPS) -> tuple[list[Row], dict]:
     from store.embedded import EmbeddedStore
 
     log(f"embedded store: building or reusing {sizes}")
@@ -72,37 +72,37 @@ def run_embedded(sizes: datasets.Sizes) -> tuple[list[Row], dict]:
     store = EmbeddedStore(path, read_only=True)
     rows: list[Row] = []
     try:
-        if "1" in STEPS:
+        if "1" in steps:
             log("embedded: 1 load")
             load_rows, history = measure.load(where, store, stream_id, lambda: measure.baseline_sqlite(path, stream_id),
                                               "sqlite3 SELECT ORDER BY version + bson.decode", sizes.big)
             rows += load_rows
-            if "2" in STEPS:
+            if "2" in steps:
                 log("embedded: 2 jumps")
                 rows += measure.jumps(where, history)
-            if "3" in STEPS:
+            if "3" in steps:
                 log("embedded: 3 replay")
                 rows += measure.replay(where, store, stream_id, history)
             del history
-        if "4" in STEPS:
+        if "4" in steps:
             log("embedded: 4 snapshots")
             rows += measure.snapshots(where, store, stream_id, sizes.targets)
-        if "6" in STEPS:
+        if "6" in steps:
             log("embedded: 6 stream list")
             rows += measure.stream_list(where, store, sizes.store_streams + 1, *measure.sqlite_list_baselines(path))
     finally:
         store.close()
-    if "5" in STEPS:
+    if "5" in steps:
         log("embedded: 5 memory")
         rows += memory(where, path, stream_id, sizes.targets)
-    if "7" in STEPS:
+    if "7" in steps:
         log("embedded: 7 GUI")
         rows += gui(where, str(path), "", stream_id, sizes.big)
     facts = {"file": str(path.relative_to(ROOT)), **record}
     return rows, facts
 
 
-def run_server(kind: str, sizes: datasets.Sizes) -> tuple[list[Row], dict]:
+def run_server(kind: str, sizes: datasets.Sizes, steps: frozenset[str] = ALL_STEPS) -> tuple[list[Row], dict]:
     from pymongo import MongoClient
 
     from store.mongo import MongoStore
@@ -118,32 +118,32 @@ def run_server(kind: str, sizes: datasets.Sizes) -> tuple[list[Row], dict]:
         store = MongoStore(server.uri, big["db"], timeout_s=3600, read_only=True)
         rows: list[Row] = []
         try:
-            if "1" in STEPS:
+            if "1" in steps:
                 log(f"{where}: 1 load")
                 load_rows, history = measure.load(
                     where, store, stream_id, lambda: measure.baseline_pymongo(client[big["db"]].events, stream_id),
                     "pymongo list(find().sort())", sizes.big)
                 rows += load_rows
-                if "2" in STEPS:
+                if "2" in steps:
                     log(f"{where}: 2 jumps")
                     rows += measure.jumps(where, history)
-                if "3" in STEPS:
+                if "3" in steps:
                     log(f"{where}: 3 replay")
                     rows += measure.replay(where, store, stream_id, history, requests=1)
                 del history
-            if "4" in STEPS:
+            if "4" in steps:
                 log(f"{where}: 4 snapshots")
                 rows += measure.snapshots(where, store, stream_id, sizes.targets, repeats=1)
-            store.close()
-            store = MongoStore(server.uri, many["db"], timeout_s=3600, read_only=True)
-            if "6" in STEPS:
+            if "6" in steps:
+                store.close()
+                store = MongoStore(server.uri, many["db"], timeout_s=3600, read_only=True)
                 log(f"{where}: 6 stream list")
                 rows += measure.stream_list(where, store, sizes.many,
                                             *measure.mongo_list_baselines(client[many["db"]].events))
         finally:
             store.close()
             client.close()
-        if kind != "sqlite" and "7" in STEPS:
+        if kind != "sqlite" and "7" in steps:
             log(f"{where}: 7 GUI")
             rows += gui(where, server.uri, big["db"], stream_id, sizes.big)
         return rows, {"server": where, "databases": records}
@@ -271,8 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(RESULTS))
     args = parser.parse_args(argv)
     args.argv = argv
-    STEPS.clear()
-    STEPS.update(args.steps.split(","))
+    steps = frozenset(args.steps.split(","))
     scale = 0.1 if args.quick else 1.0
     sizes = scaled(FULL, scale)
     server_sizes = scaled(FULL, args.server_scale if args.server_scale is not None else scale)
@@ -281,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
              "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     rows: list[Row] = []
     if not args.skip_embedded:
-        embedded_rows, data = run_embedded(sizes)
+        embedded_rows, data = run_embedded(sizes, steps)
         rows += embedded_rows
         facts["servers"].append("embedded store (SQLite " + __import__("sqlite3").sqlite_version + ")")
         facts["data"]["embedded"] = data
@@ -291,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
         kinds.append(os.environ["MONGODB_URI"])
     for kind in kinds:
         try:
-            server_rows, data = run_server(kind, server_sizes)
+            server_rows, data = run_server(kind, server_sizes, steps)
         except BenchError as error:
             log(f"server {kind}: {error}")
             facts["servers"].append(f"{kind}: not measured: {error}")

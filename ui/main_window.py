@@ -551,13 +551,14 @@ class MainWindow(QMainWindow):
     def _batch_arrived(self, history: History, batch: list[Event], arrays, info: StreamInfo) -> None:
         if history is not self.history:
             return  # a stream closed meanwhile
-        if self.loaded_version == 0 and not self._staged and not self._incoming:
+        first = self.loaded_version == 0 and not self._staged and not self._incoming
+        if first:
             times = (info.first_time.timestamp(), info.last_time.timestamp()) if info.first_time and info.last_time else None
             self.timeline.expect(info.events, (info.first_version, info.last_version), times)
         self._incoming.append((batch, arrays))
         # the first batch shows at once; later ones are gathered so the widgets redraw a few
         # times per second instead of once per batch
-        if self.loaded_version == 0 and not self._staged:
+        if first:
             self._flush_in_turns()
         elif not self._flush_timer.isActive():
             self._flush_timer.start()

@@ -514,8 +514,7 @@ class TimelineWidget(QWidget):
         new = [name for name in coded.names if name not in lookup]
         if new:
             self._add_types(new)
-        rows = np.array([lookup[name] for name in coded.names], dtype=np.int16)
-        return rows[coded.codes] if len(rows) else np.empty(0, np.int16)
+        return np.array([lookup[name] for name in coded.names], dtype=np.int16)[coded.codes]
 
     def _add_types(self, names: list[str]) -> None:
         if len(self._names) + len(names) > np.iinfo(np.int16).max:
