@@ -59,8 +59,9 @@ from ui.workers import Job, Worker, user_message
 
 log = logging.getLogger(__name__)
 
-BATCH = 5000  # events per read batch: one progress step, one UI update
+BATCH = 1000  # events per read batch: one progress step, and one check for cancel or a hold (~8 ms of work)
 PAGE_STEP = 100  # PageUp / PageDown
+HOLD_MS = 50  # the longest the worker stands aside for one batch or redraw (see _hold_worker)
 FLUSH_MS = 250  # while loading, the widgets take new events at most this often
 CREATED_BY = "eventlens gui"
 DEMO_STREAMS, DEMO_EVENTS = 12, 300
@@ -185,6 +186,9 @@ class MainWindow(QMainWindow):
         self._staged: list[list[Event]] = []
         self._list_timer = QTimer(self, singleShot=True, interval=0)
         self._list_timer.timeout.connect(self._flush_list)
+        self._release_timer = QTimer(self, singleShot=True, interval=HOLD_MS)
+        self._release_timer.timeout.connect(self._release_worker)
+        self.timeline.redrawing.connect(self._hold_worker)
         # a mouse drag can move the timeline's cursor several times in one event-loop turn:
         # only the last position is rendered, once the turn's events are handled
         self._dragged_to: int | None = None
@@ -577,6 +581,7 @@ class MainWindow(QMainWindow):
         self._flush_timer.stop()
         if not self._incoming:
             return
+        self._hold_worker()
         parts, self._incoming = self._incoming, []
         if len(parts) == 1:
             events, arrays = parts[0]
@@ -1030,6 +1035,29 @@ class MainWindow(QMainWindow):
         if store is not None:
             self.worker.submit("closing", lambda job: store.close())
         self.worker.stop()
+
+    # -- the worker stands aside while the window works -------------------------------------
+    # The worker's Python and the UI thread's share one GIL: each of the hundreds of calls from
+    # Qt into Python in a repaint (item data, paint events) otherwise waits for the worker to
+    # give it up. So a batch handed to the widgets, a timeline redraw and a repaint hold the
+    # worker at its next check until the window has painted.
+    def _hold_worker(self) -> None:
+        self.worker.hold()
+        self._release_timer.start()  # when nothing gets painted (a hidden window), it ends anyway
+
+    def _release_worker(self) -> None:
+        self._release_timer.stop()
+        self.worker.release()
+
+    def event(self, event) -> bool:
+        if event.type() != QEvent.Type.UpdateRequest or not hasattr(self, "_release_timer"):
+            return super().event(event)
+        self._hold_worker()
+        try:
+            return super().event(event)
+        finally:
+            if not self._list_timer.isActive():  # the cursor's move is still to come
+                self._release_worker()
 
     def closeEvent(self, event) -> None:
         try:

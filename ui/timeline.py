@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
+import numpy.ma  # noqa: F401  (np.unique imports it on its first call: 36 ms on the UI thread mid-load)
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFontMetrics, QPainterPath, QPalette
@@ -356,6 +357,7 @@ class TimelineWidget(QWidget):
 
     cursorMoved = Signal(int)  # while dragging or on a click, snapped to an event's version
     cursorFinished = Signal(int)  # the drag ended (or a click chose an event)
+    redrawing = Signal()  # a redraw starts: a few ms to tens of ms of work on the UI thread
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -735,6 +737,7 @@ class TimelineWidget(QWidget):
     def redraw(self) -> None:
         """Recompute what is drawn for the visible range (called after range and data changes)."""
         self._redraw_timer.stop()
+        self.redrawing.emit()
         started = time.perf_counter()
         try:
             self._redraw()

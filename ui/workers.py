@@ -39,6 +39,10 @@ def _pin_singletons() -> None:
 
 _pin_singletons()
 
+#: The longest a job waits at one check() for release(): a UI thread that never releases
+#: (a bug, or a window that never paints) slows a job down but cannot stop it.
+HOLD_LIMIT_S = 0.2
+
 _live: "weakref.WeakSet[Worker]" = weakref.WeakSet()
 
 
@@ -92,6 +96,7 @@ class Job(QObject):
         self.error = Callbacks()  # the exception
         self._ready.connect(self._deliver)  # queued: the job lives in the UI thread
         self.done = False
+        self._may_run: threading.Event | None = None  # set by the worker: clear while the UI thread works
 
     @property
     def cancelled(self) -> bool:
@@ -102,7 +107,11 @@ class Job(QObject):
         self._cancel.set()
 
     def check(self) -> None:
-        """Raise CancelledError when cancel() was called; call between batches."""
+        """Raise CancelledError when cancel() was called, after standing aside while the UI
+        thread asked for the GIL (Worker.hold); call between batches."""
+        may_run = self._may_run
+        if may_run is not None and not may_run.is_set() and not self._cancel.is_set():
+            may_run.wait(HOLD_LIMIT_S)
         if self._cancel.is_set():
             raise CancelledError(self.name)
 
@@ -153,6 +162,8 @@ class Worker(QThread):
         self._pending = 0
         self._lock = threading.Lock()
         self._jobs: set[Job] = set()
+        self._may_run = threading.Event()
+        self._may_run.set()
         _live.add(self)
 
     def submit(self, name: str, fn: Callable[[Job], Any], *, result=None, error=None, partial=None,
@@ -167,6 +178,7 @@ class Worker(QThread):
     def create(self, name: str, fn: Callable[[Job], Any]) -> Job:
         """A job not yet queued: connect its signals, then enqueue() it."""
         job = Job(name, fn)
+        job._may_run = self._may_run
         # keep the job alive until its last signal reached the UI thread
         self._jobs.add(job)
         job.finished.connect(lambda: self._jobs.discard(job))
@@ -181,6 +193,18 @@ class Worker(QThread):
         self._queue.put(job)
         return job
 
+    def hold(self) -> None:
+        """Ask the running job to wait at its next check() until release() (or HOLD_LIMIT_S)."""
+        self._may_run.clear()
+
+    def release(self) -> None:
+        """Let the running job go on after hold()."""
+        self._may_run.set()
+
+    def held(self) -> bool:
+        """True between hold() and release()."""
+        return not self._may_run.is_set()
+
     def idle(self) -> bool:
         """True when no job is queued or running."""
         with self._lock:
@@ -191,6 +215,7 @@ class Worker(QThread):
         current = self._current
         if current is not None:
             current.cancel()
+        self.release()
         for job in list(self._queue.queue):
             if job is not None:
                 job.cancel()

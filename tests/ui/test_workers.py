@@ -60,3 +60,56 @@ def test_errors_and_cancel_arrive_as_values(qtbot):
 def test_user_message_is_one_line_for_unexpected_errors():
     assert user_message(ValueError("bad\nsecond line")) == "ValueError: bad"
     assert user_message(KeyError()) == "KeyError"
+
+
+def _counting(started: threading.Event, counts: list[int]):
+    def count(job):
+        started.set()
+        while True:
+            job.check()
+            counts[0] += 1
+            threading.Event().wait(0.001)
+    return count
+
+
+def _advances(counts: list[int], seconds: float = 0.1) -> int:
+    before = counts[0]
+    threading.Event().wait(seconds)
+    return counts[0] - before
+
+
+def test_a_held_job_waits_at_its_check_until_released(qtbot):
+    worker = Worker()
+    counts, started = [0], threading.Event()
+    try:
+        job = worker.submit("counting", _counting(started, counts))
+        assert started.wait(10)
+        assert _advances(counts) > 0
+        worker.hold()
+        assert worker.held()
+        threading.Event().wait(0.02)  # the job reaches its next check
+        assert _advances(counts) == 0
+        worker.release()
+        assert not worker.held() and _advances(counts) > 0
+        worker.hold()
+        with qtbot.waitSignal(job.finished, timeout=10_000):
+            worker.cancel_all()  # cancelling lets a held job go, to end
+        assert not worker.held()
+    finally:
+        worker.stop()
+
+
+def test_a_hold_never_released_only_slows_a_job(qtbot, monkeypatch):
+    monkeypatch.setattr("ui.workers.HOLD_LIMIT_S", 0.02)
+    worker = Worker()
+    counts, started = [0], threading.Event()
+    try:
+        job = worker.submit("counting", _counting(started, counts))
+        assert started.wait(10)
+        worker.hold()
+        assert _advances(counts, 0.3) >= 3  # one step per HOLD_LIMIT_S at most, but steps
+        with qtbot.waitSignal(job.finished, timeout=10_000):
+            job.cancel()
+    finally:
+        worker.release()
+        worker.stop()
