@@ -62,6 +62,22 @@ def load_average() -> str:
 
 
 # -- one backend -----------------------------------------------------------------------------------
+def history_steps(where: str, store, stream_id: str, baseline, what: str, events: int, steps: frozenset[str],
+                  **replay) -> list[Row]:
+    """Steps 1-3: load the stream beside its baseline, then jumps and replay on the loaded history."""
+    if "1" not in steps:
+        return []
+    log(f"{where}: 1 load")
+    rows, history = measure.load(where, store, stream_id, baseline, what, events)
+    if "2" in steps:
+        log(f"{where}: 2 jumps")
+        rows += measure.jumps(where, history)
+    if "3" in steps:
+        log(f"{where}: 3 replay")
+        rows += measure.replay(where, store, stream_id, history, **replay)
+    return rows  # the history goes with this frame: later steps measure without it in memory
+
+
 def run_embedded(sizes: datasets.Sizes, steps: frozenset[str] = ALL_STEPS) -> tuple[list[Row], dict]:
     from store.embedded import EmbeddedStore
 
@@ -72,18 +88,8 @@ def run_embedded(sizes: datasets.Sizes, steps: frozenset[str] = ALL_STEPS) -> tu
     store = EmbeddedStore(path, read_only=True)
     rows: list[Row] = []
     try:
-        if "1" in steps:
-            log("embedded: 1 load")
-            load_rows, history = measure.load(where, store, stream_id, lambda: measure.baseline_sqlite(path, stream_id),
-                                              "sqlite3 SELECT ORDER BY version + bson.decode", sizes.big)
-            rows += load_rows
-            if "2" in steps:
-                log("embedded: 2 jumps")
-                rows += measure.jumps(where, history)
-            if "3" in steps:
-                log("embedded: 3 replay")
-                rows += measure.replay(where, store, stream_id, history)
-            del history
+        rows += history_steps(where, store, stream_id, lambda: measure.baseline_sqlite(path, stream_id),
+                              "sqlite3 SELECT ORDER BY version + bson.decode", sizes.big, steps)
         if "4" in steps:
             log("embedded: 4 snapshots")
             rows += measure.snapshots(where, store, stream_id, sizes.targets)
@@ -118,19 +124,9 @@ def run_server(kind: str, sizes: datasets.Sizes, steps: frozenset[str] = ALL_STE
         store = MongoStore(server.uri, big["db"], timeout_s=3600, read_only=True)
         rows: list[Row] = []
         try:
-            if "1" in steps:
-                log(f"{where}: 1 load")
-                load_rows, history = measure.load(
-                    where, store, stream_id, lambda: measure.baseline_pymongo(client[big["db"]].events, stream_id),
-                    "pymongo list(find().sort())", sizes.big)
-                rows += load_rows
-                if "2" in steps:
-                    log(f"{where}: 2 jumps")
-                    rows += measure.jumps(where, history)
-                if "3" in steps:
-                    log(f"{where}: 3 replay")
-                    rows += measure.replay(where, store, stream_id, history, requests=1)
-                del history
+            rows += history_steps(where, store, stream_id,
+                                  lambda: measure.baseline_pymongo(client[big["db"]].events, stream_id),
+                                  "pymongo list(find().sort())", sizes.big, steps, requests=1)
             if "4" in steps:
                 log(f"{where}: 4 snapshots")
                 rows += measure.snapshots(where, store, stream_id, sizes.targets, repeats=1)

@@ -1050,6 +1050,7 @@ class MainWindow(QMainWindow):
         self.worker.release()
 
     def event(self, event) -> bool:
+        # events arrive while __init__ builds the window, before the release timer exists
         if event.type() != QEvent.Type.UpdateRequest or not hasattr(self, "_release_timer"):
             return super().event(event)
         self._hold_worker()

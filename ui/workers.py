@@ -86,7 +86,7 @@ class Job(QObject):
     # values cross threads through a deque and this argument-less signal (see Callbacks)
     _ready = Signal()
 
-    def __init__(self, name: str, fn: Callable[["Job"], Any]):
+    def __init__(self, name: str, fn: Callable[["Job"], Any], may_run: threading.Event | None = None):
         super().__init__()
         self.name, self._fn = name, fn
         self._cancel = threading.Event()
@@ -96,7 +96,7 @@ class Job(QObject):
         self.error = Callbacks()  # the exception
         self._ready.connect(self._deliver)  # queued: the job lives in the UI thread
         self.done = False
-        self._may_run: threading.Event | None = None  # set by the worker: clear while the UI thread works
+        self._may_run = may_run  # the worker's: clear while the UI thread holds it (Worker.hold)
 
     @property
     def cancelled(self) -> bool:
@@ -177,8 +177,7 @@ class Worker(QThread):
 
     def create(self, name: str, fn: Callable[[Job], Any]) -> Job:
         """A job not yet queued: connect its signals, then enqueue() it."""
-        job = Job(name, fn)
-        job._may_run = self._may_run
+        job = Job(name, fn, self._may_run)
         # keep the job alive until its last signal reached the UI thread
         self._jobs.add(job)
         job.finished.connect(lambda: self._jobs.discard(job))
