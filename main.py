@@ -7,14 +7,14 @@ from typing import Sequence
 
 
 def _run_gui(args) -> int:
-    """Open the window; the GUI (ui/app.py) and Qt are imported only here, so the CLI never needs them."""
+    """Open the window; the GUI (ui/gui/app.py) and Qt are imported only here, so the CLI never needs them."""
     try:
-        from ui.app import run
+        from ui.gui.app import run
     except ModuleNotFoundError as missing:
         if os.environ.get("EVENTLENS_DEBUG") == "1":
             raise
-        if missing.name in ("ui.app", "ui"):
-            sys.stderr.write("eventlens: the GUI is not built yet (ui/app.py); use a command, see --help\n")
+        if missing.name in ("ui.gui.app", "ui"):
+            sys.stderr.write("eventlens: the GUI is not built yet (ui/gui/app.py); use a command, see --help\n")
         else:
             sys.stderr.write(f"eventlens: the GUI needs {missing.name}, which is not installed; "
                              "the commands work without it (see --help)\n")

@@ -18,7 +18,7 @@ from model.reconstruct import reconstruct
 from model.reducer import default_reducer, generic_evolve
 from model.replay import EMPTY_STATE, History, fold
 
-BATCH = 5000  # the GUI's read batch (ui.main_window.BATCH)
+BATCH = 5000  # the GUI's read batch (ui.gui.main_window.BATCH)
 JUMPS = 1000
 LIST_REPEATS = 5
 

@@ -1,15 +1,57 @@
-"""What the model needs from a store, as a protocol: the model never imports the store."""
+"""The one persistence contract every backend keeps; ``tests/store`` checks it on each backend.
+
+It lives in the model because the model's use of a store (reconstruction, snapshots) is
+written against it; ``store/`` implements it. ``EventSource`` is the reading part (every
+store, foreign layouts included), ``EventStore`` adds the writes.
+"""
 from __future__ import annotations
 
+import abc
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterator, Protocol
+from typing import Iterator, Sequence
 
-from model.event import Event, ReducerId, Snapshot, StreamInfo
+from model.errors import ReadOnlyError
+from model.event import Event, NewEvent, ReducerId, Snapshot, StreamInfo
+
+#: Sort keys the stream list accepts.
+STREAM_SORTS = ("stream_id", "stream_type", "events", "first_time", "last_time")
 
 
-class EventSource(Protocol):
-    def stream(self, stream_id: str) -> StreamInfo | None: ...
+@dataclass(frozen=True, slots=True)
+class StoreSize:
+    streams: int
+    events: int
+    snapshots: int
+    bytes: int | None  # on-disk size where the backend can tell
 
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What the backend offers, detected at connection time; fallbacks are chosen from this."""
+
+    transactions: bool = False
+    change_streams: bool = False
+    writable: bool = True  # False for read-only connections and foreign layouts without opt-in
+
+
+class EventSource(abc.ABC):
+    """The reading part of a store: streams in batches, the stream list, snapshots.
+
+    ``read_only`` stores refuse every write with :class:`ReadOnlyError` before anything
+    reaches the server.
+    """
+
+    read_only: bool = False
+    capabilities: Capabilities = Capabilities()
+
+    # -- identity ---------------------------------------------------------------
+    @abc.abstractmethod
+    def describe(self) -> str:
+        """A one-line name for the store, never with credentials (status bar, window title)."""
+
+    # -- reading ----------------------------------------------------------------
+    @abc.abstractmethod
     def read(
         self,
         stream_id: str,
@@ -19,10 +61,94 @@ class EventSource(Protocol):
         since: datetime | None = None,
         until: datetime | None = None,
         batch_size: int = 1000,
-    ) -> Iterator[list[Event]]: ...
+    ) -> Iterator[list[Event]]:
+        """Yield a stream's events in version order, in batches, never the whole stream at once.
 
-    def version_at(self, stream_id: str, moment: datetime) -> int: ...
+        Bounds are inclusive. A stream that does not exist yields nothing.
+        """
 
-    def snapshots(self, stream_id: str) -> list[Snapshot]: ...
+    @abc.abstractmethod
+    def stream(self, stream_id: str) -> StreamInfo | None:
+        """One stream's summary, or None when it does not exist."""
 
-    def latest_snapshot(self, stream_id: str, *, at_or_before: int, reducer: ReducerId) -> Snapshot | None: ...
+    @abc.abstractmethod
+    def streams(
+        self,
+        *,
+        type: str | None = None,
+        match: str | None = None,
+        sort: str = "stream_id",
+        descending: bool = False,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> list[StreamInfo]:
+        """A page of the stream list, filtered by exact type and by id substring (case-insensitive)."""
+
+    @abc.abstractmethod
+    def count_streams(self, *, type: str | None = None, match: str | None = None) -> int:
+        """How many streams the same filter gives."""
+
+    @abc.abstractmethod
+    def stream_types(self) -> list[str]:
+        """The distinct stream types, sorted."""
+
+    @abc.abstractmethod
+    def version_at(self, stream_id: str, moment: datetime) -> int:
+        """The last version recorded at or before ``moment``; 0 when none was."""
+
+    @abc.abstractmethod
+    def snapshots(self, stream_id: str) -> list[Snapshot]:
+        """A stream's snapshots, by version."""
+
+    @abc.abstractmethod
+    def latest_snapshot(self, stream_id: str, *, at_or_before: int, reducer: ReducerId) -> Snapshot | None:
+        """The snapshot with the highest version <= ``at_or_before`` made by ``reducer``."""
+
+    @abc.abstractmethod
+    def size(self) -> StoreSize:
+        """Counts for the status bar."""
+
+    def watch(self, stream_id: str, after_version: int, *, timeout: float = 1.0) -> list[Event]:
+        """Wait up to ``timeout`` seconds for events after ``after_version``; return them (maybe none).
+
+        The default polls once; backends with change streams override it.
+        """
+        events: list[Event] = []
+        for batch in self.read(stream_id, from_version=after_version + 1):
+            events.extend(batch)
+        return events
+
+    def close(self) -> None:
+        """Release connections and files."""
+
+    # -- helpers for subclasses -------------------------------------------------
+    def _refuse_if_read_only(self, what: str) -> None:
+        if self.read_only:
+            raise ReadOnlyError(what)
+
+    def __enter__(self) -> "EventSource":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class EventStore(EventSource):
+    """A store that takes writes: append with optimistic concurrency, save snapshots."""
+
+    @abc.abstractmethod
+    def append(
+        self, stream_id: str, events: Sequence[NewEvent], expected_version: int, *, stream_type: str = ""
+    ) -> int:
+        """Append ``events`` after ``expected_version`` (0 for a new stream); return the new version.
+
+        Raises :class:`ConflictError` and writes nothing when the stream is not at ``expected_version``.
+        """
+
+    @abc.abstractmethod
+    def save_snapshot(self, snapshot: Snapshot) -> bool:
+        """Store a snapshot; return False when one with the same stream, version and reducer exists.
+
+        Never changes events.
+        """
+

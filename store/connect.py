@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from model.errors import LayoutError, StoreError
-from store.base import EventStore
+from model.ports import EventStore
 from store.uri import database, is_mongodb_uri, redact  # noqa: F401  (redact is part of this module's API)
 
 DEFAULT_DB = "eventlens"

@@ -6,7 +6,7 @@ from typing import Callable, Iterable
 
 from model.errors import ConflictError, StreamNotFound
 from model.event import NewEvent
-from store.base import EventStore
+from model.ports import EventStore
 
 #: Events per append on the target: bounded memory, and each chunk is committed on its own.
 CHUNK = 1000

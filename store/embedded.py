@@ -19,7 +19,7 @@ from bson.errors import BSONError
 from model.errors import ConflictError, StoreError, StoreUnavailable
 from model.event import Event, NewEvent, ReducerId, Snapshot, StreamInfo
 from model.freeze import ThawedDict, freeze_each
-from store.base import STREAM_SORTS, Capabilities, EventStore, StoreSize
+from model.ports import STREAM_SORTS, Capabilities, EventStore, StoreSize
 from store.codec import CODEC_OPTIONS, CodecError
 
 UTC = _dt.timezone.utc

@@ -20,7 +20,7 @@ from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from model.errors import EventLensError, LayoutError, ReadOnlyError
 from model.event import Event, NewEvent, ReducerId, Snapshot, StreamInfo
-from store.base import STREAM_SORTS, Capabilities, EventStore, StoreSize
+from model.ports import STREAM_SORTS, Capabilities, EventStore, StoreSize
 from store.codec import CODEC_OPTIONS, dumps_json
 from store.layout import (
     EPOCH,

@@ -33,7 +33,7 @@ from pymongo.errors import (
 
 from model.errors import ConflictError, EventLensError, LoginRefused, StoreError, StoreUnavailable
 from model.event import EMPTY, Event, NewEvent, ReducerId, Snapshot, StreamInfo
-from store.base import STREAM_SORTS, Capabilities, EventStore, StoreSize
+from model.ports import STREAM_SORTS, Capabilities, EventStore, StoreSize
 from store.codec import CODEC_OPTIONS, CodecError
 from store.uri import hosts as uri_hosts
 from store.uri import redact, redact_text

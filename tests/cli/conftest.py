@@ -78,7 +78,7 @@ def mongo_client_factory(request: pytest.FixtureRequest):
 
 @pytest.fixture
 def cli(capsys: pytest.CaptureFixture) -> Callable[..., Result]:
-    """Run ``ui.cli.main`` in this process; return its exit code and what it wrote."""
+    """Run ``ui.cli.main()`` in this process; return its exit code and what it wrote."""
     from ui.cli import main
 
     def run(*argv: str) -> Result:

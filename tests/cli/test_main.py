@@ -7,24 +7,24 @@ import json
 import pytest
 
 import main as entry
-from ui import cli_commands
-from ui.cli_output import Progress
+from ui.cli import commands as cli_commands
+from ui.cli.output import Progress
 
 
 def test_no_command_opens_the_gui_with_the_connection_options(monkeypatch):
-    import ui.app
+    import ui.gui.app
 
     calls = []
-    monkeypatch.setattr(ui.app, "run", lambda **options: calls.append(options) or 7)
+    monkeypatch.setattr(ui.gui.app, "run", lambda **options: calls.append(options) or 7)
     code = entry.main(["--uri", "mongodb://h/x", "--db", "d", "--layout", "axon", "--read-only", "--timeout", "3"])
     assert code == 7
     assert calls == [{"uri": "mongodb://h/x", "db": "d", "layout": "axon", "read_only": True, "timeout_s": 3.0}]
 
 
 def test_a_command_runs_the_cli_not_the_gui(monkeypatch, tmp_path, capsys):
-    import ui.app
+    import ui.gui.app
 
-    monkeypatch.setattr(ui.app, "run", lambda **options: pytest.fail("the GUI was opened"))
+    monkeypatch.setattr(ui.gui.app, "run", lambda **options: pytest.fail("the GUI was opened"))
     path = tmp_path / "s.sqlite"
     assert entry.main(["demo", "--streams", "2", "--events-per-stream", "4", "--uri", str(path)]) == 0
     capsys.readouterr()

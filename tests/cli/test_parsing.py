@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 import pytest
 
 from ui import cli
-from ui.cli_output import iso, one_line, parse_moment, table
+from ui.cli.output import iso, one_line, parse_moment, table
 
 
 def test_connection_options_work_before_and_after_the_command():

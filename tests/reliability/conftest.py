@@ -8,8 +8,8 @@ import pytest
 def window(qtbot, tmp_path):
     """A main window with its settings in a tmp ini file; fails the test if a worker thread is left running."""
     pytest.importorskip("PySide6")
-    from ui.main_window import MainWindow
-    from ui.settings import Settings
+    from ui.gui.main_window import MainWindow
+    from ui.gui.settings import Settings
 
     settings = Settings(str(tmp_path / "settings" / "eventlens.ini"))
     w = MainWindow(settings, live_interval_ms=200)
@@ -17,6 +17,6 @@ def window(qtbot, tmp_path):
     w.show()
     yield w
     w.close()
-    from ui.workers import live_workers
+    from ui.gui.workers import live_workers
 
     assert not live_workers(), "a worker thread was left running"

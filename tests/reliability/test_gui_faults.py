@@ -32,7 +32,7 @@ def evolve(state, event):
 
 
 def connect(qtbot, window, uri: str, db: str, timeout_s: float = 30.0):
-    from ui.settings import Connection
+    from ui.gui.settings import Connection
 
     with qtbot.waitSignal(window.connected, timeout=60_000):
         window.connect_to(Connection(uri=uri, db=db, timeout_s=timeout_s))
@@ -109,10 +109,10 @@ def snapshot_count(uri: str, db: str) -> int:
 
 
 def test_snapshot_from_the_window_while_the_server_is_down(qtbot, window, ferretdb_factory, monkeypatch):
-    import ui.main_window
+    import ui.gui.main_window
     from store.connect import open_store
 
-    monkeypatch.setattr(ui.main_window, "confirm", lambda *args: True)  # the user says yes
+    monkeypatch.setattr(ui.gui.main_window, "confirm", lambda *args: True)  # the user says yes
     server = ferretdb_factory()
     with open_store(server.uri + "snapgui") as writer:
         writer.append("acct-1", [NewEvent("Opened", {"n": 1}), NewEvent("Deposited", {"n": 2})], 0)
@@ -137,12 +137,12 @@ def test_snapshot_from_the_window_while_the_server_is_down(qtbot, window, ferret
 
 
 def test_read_only_window_refuses_a_snapshot_before_reaching_the_stopped_server(qtbot, window, ferretdb_factory, monkeypatch):
-    import ui.main_window
+    import ui.gui.main_window
     from store.connect import open_store
-    from ui.settings import Connection
+    from ui.gui.settings import Connection
 
     asked = []
-    monkeypatch.setattr(ui.main_window, "confirm", lambda *args: asked.append(args) or True)
+    monkeypatch.setattr(ui.gui.main_window, "confirm", lambda *args: asked.append(args) or True)
     server = ferretdb_factory()
     with open_store(server.uri + "rogui") as writer:
         writer.append("acct-1", [NewEvent("Opened", {"n": 1})], 0)

@@ -41,7 +41,7 @@ def no_leftover_work(request):
         request.getfixturevalue("mongo_client")  # the session's client lives on; start it before counting
     before = {t.ident for t in threading.enumerate()}
     yield
-    from ui.workers import live_workers
+    from ui.gui.workers import live_workers
 
     app = QCoreApplication.instance()
     if app is not None:
@@ -66,7 +66,7 @@ def no_leftover_work(request):
 @pytest.fixture
 def settings(tmp_path: Path):
     """Settings in a tmp ini file, never the user's."""
-    from ui.settings import Settings
+    from ui.gui.settings import Settings
 
     return Settings(str(tmp_path / "settings" / "eventlens.ini"))
 
@@ -74,7 +74,7 @@ def settings(tmp_path: Path):
 @pytest.fixture
 def window(qtbot, settings):
     """A shown main window following live changes every 100 ms."""
-    from ui.main_window import MainWindow
+    from ui.gui.main_window import MainWindow
 
     w = MainWindow(settings, live_interval_ms=100)
     qtbot.addWidget(w)
@@ -93,7 +93,7 @@ def demo_store(store, backend):
 @pytest.fixture
 def demo_connection(demo_store, backend, request):
     """A Connection to the demo store the window opens with its own client."""
-    from ui.settings import Connection
+    from ui.gui.settings import Connection
 
     if backend == "embedded":
         return Connection(uri=str(demo_store.path))

@@ -5,8 +5,8 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from tests.ui.conftest import connect
-from ui.connect_dialog import ConnectDialog
-from ui.settings import Connection, Settings
+from ui.gui.connect_dialog import ConnectDialog
+from ui.gui.settings import Connection, Settings
 
 SECRET = "s3cr3t-Pa55"
 
@@ -62,7 +62,7 @@ def test_recent_connections_are_saved_without_passwords(qtbot, settings, tmp_pat
 
 
 def test_connection_is_remembered_and_layout_persists(qtbot, settings, embedded_store, tmp_path):
-    from ui.main_window import MainWindow
+    from ui.gui.main_window import MainWindow
 
     window = MainWindow(settings)
     qtbot.addWidget(window)
@@ -84,8 +84,8 @@ def test_connection_is_remembered_and_layout_persists(qtbot, settings, embedded_
 
 
 def test_first_run_opens_and_seeds_the_default_store(qtbot, window, tmp_path, monkeypatch):
-    from ui.app import initial_connection
-    from ui.main_window import DEMO_EVENTS, DEMO_STREAMS
+    from ui.gui.app import initial_connection
+    from ui.gui.main_window import DEMO_EVENTS, DEMO_STREAMS
 
     monkeypatch.setenv("EVENTLENS_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("MONGODB_URI", raising=False)
@@ -100,9 +100,9 @@ def test_first_run_opens_and_seeds_the_default_store(qtbot, window, tmp_path, mo
 
 
 def test_run_with_no_arguments_shows_the_seeded_store_and_exits_cleanly(qtbot, tmp_path, monkeypatch):
-    """``python main.py`` with no arguments: ui.app.run() on the default store, then a clean exit."""
-    from ui.app import run
-    from ui.main_window import MainWindow
+    """``python main.py`` with no arguments: ui.gui.app.run() on the default store, then a clean exit."""
+    from ui.gui.app import run
+    from ui.gui.main_window import MainWindow
 
     monkeypatch.setenv("EVENTLENS_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("MONGODB_URI", raising=False)

@@ -9,7 +9,7 @@ from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import QAbstractItemView, QApplication, QLineEdit, QTableView, QVBoxLayout, QWidget
 
 from model.event import Event
-from ui.event_list import EventList
+from ui.gui.event_list import EventList
 
 
 class StockPainted(EventList):

@@ -66,7 +66,7 @@ def test_connect_lists_and_filters_streams(qtbot, window, demo_store, demo_conne
 
 
 def test_stream_list_pages_lazily(qtbot, window, store, backend, request):
-    from ui.settings import Connection
+    from ui.gui.settings import Connection
 
     for i in range(450):
         store.append(f"s-{i:04d}", [NewEvent("Happened", {"i": i})], 0, stream_type="thing")
@@ -167,7 +167,7 @@ def test_compare_mode_highlights_difference_between_two_versions(qtbot, window, 
 
 
 def test_create_and_verify_snapshot(qtbot, window, demo_store, demo_connection, monkeypatch):
-    import ui.main_window as main_window
+    import ui.gui.main_window as main_window
 
     asked = []
     monkeypatch.setattr(main_window, "confirm", lambda parent, title, text: asked.append(text) or True)
@@ -256,7 +256,7 @@ def test_exports_parse_back(qtbot, window, demo_store, demo_connection, tmp_path
 def test_read_only_refuses_snapshot_before_writing(qtbot, window, demo_store, demo_connection, monkeypatch):
     from dataclasses import replace
 
-    import ui.main_window as main_window
+    import ui.gui.main_window as main_window
 
     monkeypatch.setattr(main_window, "confirm", lambda *a: pytest.fail("asked to confirm a write on a read-only connection"))
     before = demo_store.snapshots(STREAM)
@@ -272,7 +272,7 @@ def test_read_only_refuses_snapshot_before_writing(qtbot, window, demo_store, de
 
 
 def test_closed_port_is_a_clear_error_and_the_window_lives(qtbot, window, closed_port_uri):
-    from ui.settings import Connection
+    from ui.gui.settings import Connection
 
     with qtbot.waitSignal(window.connectFailed, timeout=20_000):
         window.connect_to(Connection(uri=closed_port_uri, db="nothing", timeout_s=1.0))
@@ -283,7 +283,7 @@ def test_closed_port_is_a_clear_error_and_the_window_lives(qtbot, window, closed
 
 
 def test_a_server_that_never_answers_ends_in_a_clear_error_in_bounded_time(qtbot, window, silent_server):
-    from ui.settings import Connection
+    from ui.gui.settings import Connection
 
     # the bound is the wait below (speed itself is measured in bench/, not asserted here)
     with qtbot.waitSignal(window.connectFailed, timeout=30_000):
@@ -295,7 +295,7 @@ def test_a_server_that_never_answers_ends_in_a_clear_error_in_bounded_time(qtbot
 
 
 def test_an_empty_database_is_named_in_a_warning(qtbot, window, mongo_uri):
-    from ui.settings import Connection
+    from ui.gui.settings import Connection
 
     with qtbot.waitSignal(window.connected, timeout=20_000):
         window.connect_to(Connection(uri=mongo_uri, db="no_such_database_here"))
@@ -304,7 +304,7 @@ def test_an_empty_database_is_named_in_a_warning(qtbot, window, mongo_uri):
 
 
 def test_tls_options_from_the_dialog_reach_the_driver(qtbot, window, mongo_uri, tmp_path):
-    from ui.settings import Connection
+    from ui.gui.settings import Connection
 
     missing = tmp_path / "no-such-ca.pem"
     with qtbot.waitSignal(window.connectFailed, timeout=30_000):

@@ -10,8 +10,8 @@ from model.event import Event
 from model.field_history import MISSING, FieldChange
 from model.reducer import default_reducer
 from model.replay import History
-import ui.workers  # noqa: F401  (pins None/True/False: PySide6 6.12 on Python 3.11 drops references)
-from ui.field_history import ABSENT_TEXT, FieldHistoryPanel, value_text
+import ui.gui.workers  # noqa: F401  (pins None/True/False: PySide6 6.12 on Python 3.11 drops references)
+from ui.gui.field_history import ABSENT_TEXT, FieldHistoryPanel, value_text
 
 
 T0 = datetime(2024, 3, 1, 12, 0, tzinfo=timezone.utc)

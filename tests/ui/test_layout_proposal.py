@@ -22,8 +22,8 @@ def seed_db(mongo_uri, mongo_db_name):
 
 def test_a_confirmed_proposal_opens_the_store_with_that_layout(qtbot, window, mongo_uri, mongo_db_name, seed_db,
                                                                monkeypatch):
-    import ui.main_window
-    from ui.settings import Connection
+    import ui.gui.main_window
+    from ui.gui.settings import Connection
 
     shown = []
 
@@ -31,7 +31,7 @@ def test_a_confirmed_proposal_opens_the_store_with_that_layout(qtbot, window, mo
         shown.append((proposal.preset, database, proposal.to_toml()))
         return proposal.layout
 
-    monkeypatch.setattr(ui.main_window, "confirm_layout", accept)
+    monkeypatch.setattr(ui.gui.main_window, "confirm_layout", accept)
     with qtbot.waitSignal(window.streams.model.pageLoaded, timeout=LOAD_TIMEOUT_MS):
         with qtbot.waitSignal(window.connected, timeout=LOAD_TIMEOUT_MS):
             window.connect_to(Connection(uri=mongo_uri, db=mongo_db_name))
@@ -44,10 +44,10 @@ def test_a_confirmed_proposal_opens_the_store_with_that_layout(qtbot, window, mo
 
 
 def test_a_declined_proposal_connects_to_nothing(qtbot, window, mongo_uri, mongo_db_name, seed_db, monkeypatch):
-    import ui.main_window
-    from ui.settings import Connection
+    import ui.gui.main_window
+    from ui.gui.settings import Connection
 
-    monkeypatch.setattr(ui.main_window, "confirm_layout", lambda parent, proposal, database: None)
+    monkeypatch.setattr(ui.gui.main_window, "confirm_layout", lambda parent, proposal, database: None)
     with qtbot.waitSignal(window.connectFailed, timeout=LOAD_TIMEOUT_MS) as failed:
         window.connect_to(Connection(uri=mongo_uri, db=mongo_db_name))
     assert "not confirmed" in failed.args[0]
@@ -56,7 +56,7 @@ def test_a_declined_proposal_connects_to_nothing(qtbot, window, mongo_uri, mongo
 
 def test_the_dialog_refuses_an_edit_that_is_not_a_layout(qtbot, mongo_uri, mongo_db_name, seed_db):
     from store.connect import propose_layout
-    from ui.layout_proposal import LayoutProposalDialog
+    from ui.gui.layout_proposal import LayoutProposalDialog
 
     proposal = propose_layout(mongo_uri, mongo_db_name, timeout_s=5)
     dialog = LayoutProposalDialog(proposal, mongo_db_name)

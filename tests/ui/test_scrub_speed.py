@@ -12,7 +12,7 @@ from model.freeze import thaw
 from model.reconstruct import reconstruct
 from model.reducer import default_reducer
 from tests.ui.conftest import connect, open_stream
-from ui.event_list import EventTableModel
+from ui.gui.event_list import EventTableModel
 
 STREAM = "account-1"
 

@@ -9,8 +9,8 @@ from PySide6.QtGui import QImage, QMouseEvent
 from PySide6.QtWidgets import QApplication
 
 from model.errors import EventLensError
-import ui.workers  # noqa: F401  (pins None/True/False: PySide6 6.12 on Python 3.11 drops references)
-from ui.timeline import MAX_EXACT_POINTS, PALETTE, TimelineWidget, type_colour
+import ui.gui.workers  # noqa: F401  (pins None/True/False: PySide6 6.12 on Python 3.11 drops references)
+from ui.gui.timeline import MAX_EXACT_POINTS, PALETTE, TimelineWidget, type_colour
 
 pg.setConfigOption("mouseRateLimit", -1)  # deliver every move, as pyqtgraph's own tests do
 
@@ -313,7 +313,7 @@ def test_export_image_writes_a_png_of_the_widget(timeline, tmp_path):
 
 def test_time_axis_labels_keep_apart(timeline):
     # About 80 days on 900 px: month labels and 5-day labels used to print "Feb" over "02".
-    from ui.timeline import UtcDateAxis
+    from ui.gui.timeline import UtcDateAxis
 
     timeline.set_events(np.array([1, 2]), np.array([1705000000.0, 1712000000.0]), ["A", "B"])
     timeline.set_axis("time")

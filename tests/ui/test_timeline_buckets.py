@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ui.timeline import MAX_EXACT_POINTS, bucket_events, bucket_rows, code_types, concat_types
+from ui.gui.timeline import MAX_EXACT_POINTS, bucket_events, bucket_rows, code_types, concat_types
 
 
 @pytest.mark.parametrize("seed", range(12))
@@ -48,8 +48,8 @@ def test_coded_types_merge_by_name():
 
 def test_loading_in_batches_draws_what_one_set_draws(qtbot):
     # The rows grow batch by batch (types first seen mid-stream too) and end as one set_events builds them.
-    import ui.workers  # noqa: F401  (pins None/True/False: PySide6 6.12 on Python 3.11 drops references)
-    from ui.timeline import TimelineWidget
+    import ui.gui.workers  # noqa: F401  (pins None/True/False: PySide6 6.12 on Python 3.11 drops references)
+    from ui.gui.timeline import TimelineWidget
 
     rng = np.random.default_rng(9)
     n = 60_000

@@ -10,8 +10,8 @@ import pytest
 from PySide6.QtCore import QPoint, QPointF
 from PySide6.QtGui import QColor, QImage
 
-import ui.workers  # noqa: F401  (pins None/True/False: PySide6 6.12 on Python 3.11 drops references)
-from ui.timeline import TimelineWidget
+import ui.gui.workers  # noqa: F401  (pins None/True/False: PySide6 6.12 on Python 3.11 drops references)
+from ui.gui.timeline import TimelineWidget
 
 T0 = 1_700_000_000.0
 
@@ -137,7 +137,7 @@ def test_sized_bars_look_as_pyqtgraph_draws_them(qtbot):
     # The timeline's scatter finds its symbols once per distinct size, not per point: the same pixels.
     import pyqtgraph as pg
 
-    from ui.timeline import BAR, _Scatter
+    from ui.gui.timeline import BAR, _Scatter
 
     rng = np.random.default_rng(4)
     x = np.sort(rng.uniform(0, 100, 300))

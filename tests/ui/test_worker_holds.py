@@ -6,7 +6,7 @@ import numpy as np
 from PySide6.QtWidgets import QWidget
 
 from tests.ui.conftest import connect, open_stream
-from ui.main_window import HOLD_MS
+from ui.gui.main_window import HOLD_MS
 
 
 class PaintProbe(QWidget):

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QAbstractSlider, QHeaderView, 
                                QStyleOptionFocusRect, QStyleOptionSlider, QStyleOptionViewItem, QTableView, QWidget)
 
 from model.event import Event
-from ui.theme import mark_color
+from ui.gui.theme import mark_color
 
 COLUMNS = ("Version", "Time (UTC)", "Type", "Summary")
 SUMMARY_CHARS = 160

@@ -6,8 +6,8 @@ import sys
 
 from PySide6.QtWidgets import QApplication
 
-from ui.settings import APPLICATION, ORGANISATION, Connection, Settings
-from ui.theme import apply_theme
+from ui.gui.settings import APPLICATION, ORGANISATION, Connection, Settings
+from ui.gui.theme import apply_theme
 
 
 UI_SWITCH_INTERVAL_S = 0.0005
@@ -43,7 +43,7 @@ def initial_connection(uri=None, db=None, layout=None, read_only=False, timeout_
 
 def run(uri=None, db=None, layout=None, read_only=False, timeout_s=10.0, settings_path: str | None = None) -> int:
     """Open the window on a store (default: the embedded store, seeded on first run); return the exit code."""
-    from ui.main_window import MainWindow
+    from ui.gui.main_window import MainWindow
 
     app = application()
     window = MainWindow(Settings(settings_path))

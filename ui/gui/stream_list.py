@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from model.event import StreamInfo
-from ui.workers import Job, Worker
+from ui.gui.workers import Job, Worker
 
 COLUMNS = ("Stream", "Type", "Events", "Last change (UTC)")
 SORT_KEYS = ("stream_id", "stream_type", "events", "last_time")

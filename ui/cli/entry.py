@@ -44,7 +44,7 @@ def _seconds(text: str) -> float:
 
 
 def _moment(text: str):
-    from ui.cli_output import parse_moment
+    from ui.cli.output import parse_moment
 
     try:
         return parse_moment(text)
@@ -198,7 +198,7 @@ def scrub(text: str, uri: str | None) -> str:
 
 
 def _fail(message: str, uri: str | None) -> None:
-    from ui.cli_output import one_line
+    from ui.cli.output import one_line
 
     sys.stderr.write(f"{PROG}: {one_line(scrub(message, uri))}\n")
     sys.stderr.flush()
@@ -239,7 +239,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     uri = args.uri
     try:
-        from ui.cli_commands import run_command
+        from ui.cli.commands import run_command
 
         return run_command(args)
     except EventLensError as error:

@@ -1,6 +1,6 @@
 """The main window: stream browser, timeline, event list, state, detail, snapshots and field history.
 
-Every store and model call that can take time runs in the one worker thread (ui.workers);
+Every store and model call that can take time runs in the one worker thread (ui.gui.workers);
 this module only wires results into widgets. Loading, following and checking a stream all
 feed one ``History`` that the worker extends and the UI thread reads.
 """
@@ -45,17 +45,17 @@ from model.integrity import check_stream
 from model.reducer import default_reducer, load_reducer
 from model.replay import History
 from model.snapshot import take_snapshot, verify_snapshot
-from ui.event_detail import EventDetail
-from ui.event_list import EventList
-from ui.field_history import FieldHistoryPanel
-from ui.layout_proposal import confirm_layout
-from ui.settings import Connection, Settings
-from ui.snapshot_panel import SnapshotPanel
-from ui.state_view import StateView
-from ui.stream_list import StreamBrowser
-from ui.theme import banner_colors
-from ui.timeline import CodedTypes, TimelineWidget, code_types, concat_types
-from ui.workers import Job, Worker, user_message
+from ui.gui.event_detail import EventDetail
+from ui.gui.event_list import EventList
+from ui.gui.field_history import FieldHistoryPanel
+from ui.gui.layout_proposal import confirm_layout
+from ui.gui.settings import Connection, Settings
+from ui.gui.snapshot_panel import SnapshotPanel
+from ui.gui.state_view import StateView
+from ui.gui.stream_list import StreamBrowser
+from ui.gui.theme import banner_colors
+from ui.gui.timeline import CodedTypes, TimelineWidget, code_types, concat_types
+from ui.gui.workers import Job, Worker, user_message
 
 log = logging.getLogger(__name__)
 
@@ -376,7 +376,7 @@ class MainWindow(QMainWindow):
     # -- connecting ---------------------------------------------------------------------
     def show_connect_dialog(self) -> None:
         """Ask where to connect, then connect."""
-        from ui.connect_dialog import ConnectDialog
+        from ui.gui.connect_dialog import ConnectDialog
 
         dialog = ConnectDialog(self.settings, self, initial=self.connection)
         if dialog.exec():

@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterator, Sequence
 from model.errors import ConflictError, EventLensError, ReadOnlyError, StreamNotFound
 from model.event import Snapshot, StreamInfo
 from store.codec import dumps_json, to_jsonable
-from ui.cli_output import Progress, event_record, iso, table
+from ui.cli.output import Progress, event_record, iso, table
 
 #: Events per append in ``demo``: large enough to be fast, small enough to bound memory.
 DEMO_CHUNK = 5000

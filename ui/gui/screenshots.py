@@ -1,4 +1,4 @@
-"""``python -m ui.screenshots``: write resources/screenshot-*.png from the real window on a demo stream.
+"""``python -m ui.gui.screenshots``: write resources/screenshot-*.png from the real window on a demo stream.
 
 The demo history is written into a temporary embedded store, so the pictures can be refreshed
 on any machine; the window is driven the way a user would (connect, open, move the cursor).
@@ -36,10 +36,10 @@ def _settle(ms: int = 300) -> None:
 
 def make_screenshots(out_dir: Path, *, width: int = 1600, height: int = 1000, suffix: str = "") -> list[Path]:
     """Draw the main window on a demo stream and the connection dialog; return the files written."""
-    from ui.app import application
-    from ui.connect_dialog import ConnectDialog
-    from ui.main_window import MainWindow
-    from ui.settings import Connection, Settings
+    from ui.gui.app import application
+    from ui.gui.connect_dialog import ConnectDialog
+    from ui.gui.main_window import MainWindow
+    from ui.gui.settings import Connection, Settings
 
     app = application()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -101,8 +101,8 @@ def make_screenshots(out_dir: Path, *, width: int = 1600, height: int = 1000, su
 
 def main(argv: list[str] | None = None) -> int:
     """Write the screenshots (offscreen unless a display platform is set)."""
-    parser = argparse.ArgumentParser(prog="python -m ui.screenshots", description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "resources"))
+    parser = argparse.ArgumentParser(prog="python -m ui.gui.screenshots", description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=str(Path(__file__).resolve().parents[2] / "resources"))
     parser.add_argument("--dark", action="store_true", help="force the dark palette; files end in -dark")
     args = parser.parse_args(argv)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ui.settings import Connection, Settings
+from ui.gui.settings import Connection, Settings
 
 
 def layout_presets() -> list[str]:
