@@ -74,3 +74,7 @@ class LayoutError(EventLensError):
 class CancelledError(EventLensError):
     def __init__(self, what: str = "operation"):
         super().__init__(f"{what} cancelled")
+
+
+class UsageError(EventLensError):
+    """A request that cannot mean anything: a malformed moment, pattern, query or address (CLI exit 2)."""

@@ -11,15 +11,15 @@ from model.reducer import Reducer, event_kind
 
 @dataclass(frozen=True, slots=True)
 class Problem:
-    """One finding; ``kind`` is a short stable string the CLI and UI can filter on."""
+    """One finding; ``category`` is a short stable string the CLI and UI can filter on."""
 
     stream_id: str
     version: object
-    kind: str
+    category: str
     message: str
 
 
-KINDS = ("bad-version", "bad-type", "gap", "duplicate", "out-of-order", "time-backwards", "undecodable", "after-delete", "unknown-type")
+CATEGORIES = ("bad-version", "bad-type", "gap", "duplicate", "out-of-order", "time-backwards", "undecodable", "after-delete", "unknown-type")
 
 
 def check_stream(events: Iterable[Event], reducer: Reducer | None = None, *, after_version: int = 0) -> list[Problem]:

@@ -118,6 +118,10 @@ class EventSource(abc.ABC):
             events.extend(batch)
         return events
 
+    def snapshot_destination(self) -> str:
+        """Where a snapshot EventLens saves here is written, in words for a confirmation."""
+        return f"the snapshots of {self.describe()}"
+
     def close(self) -> None:
         """Release connections and files."""
 

@@ -86,20 +86,20 @@ def _open_layout(uri: str, db_name: str, layout: Any, read_only: bool, timeout_s
         raise
 
 
-def propose_layout(
-    uri: str,
+def detect_proposal(
+    uri: str | None,
     db: str | None = None,
     *,
     timeout_s: float = 10.0,
     tls_ca_file: str | None = None,
     tls_cert_file: str | None = None,
     tls_allow_invalid_hostnames: bool | None = None,
+    native_if_empty: bool = False,
 ):
-    """What detection says of a MongoDB database named without a layout: None for the native one.
+    """Detection's Proposal for a MongoDB database (``$MONGODB_URI`` when ``uri`` is None).
 
-    A database with EventLens's stream catalogue, or with no collections yet, is native (so a
-    new one can be filled). Otherwise the detection's Proposal is returned for the caller to
-    use (the CLI when certain) or to show for confirmation (the GUI). Connection problems
+    With ``native_if_empty`` a database with EventLens's stream catalogue, or with no
+    collections yet, gives None instead (so a new one can be filled). Connection problems
     raise the same one-line errors as opening the store.
     """
     from store.codec import CODEC_OPTIONS
@@ -107,16 +107,28 @@ def propose_layout(
     from store.mongo import _client, translate_errors
     from store.uri import hosts
 
+    uri = uri or os.environ.get("MONGODB_URI") or ""
+    if not is_mongodb_uri(uri):
+        raise StoreError("layout detection reads a MongoDB database: give a mongodb:// or mongodb+srv:// URI")
     db_name = db or database(uri) or DEFAULT_DB
     client = _client(uri, timeout_s, tls_options(tls_ca_file, tls_cert_file, tls_allow_invalid_hostnames))
     try:
         with translate_errors("detect the layout", hosts(uri), db_name, timeout_s):
             handle = client.get_database(db_name, codec_options=CODEC_OPTIONS)
-            collections = set(handle.list_collection_names())
-            if not collections or {"events", "streams"} <= collections:
-                return None
-            proposal = detect_layout(handle)
+            if native_if_empty:
+                collections = set(handle.list_collection_names())
+                if not collections or {"events", "streams"} <= collections:
+                    return None
+            return detect_layout(handle)
     finally:
         client.close()
-    return None if proposal.preset == NATIVE_LAYOUT else proposal
 
+
+def propose_layout(uri: str, db: str | None = None, **options: Any):
+    """What detection says of a MongoDB database named without a layout: None for the native one.
+
+    The Proposal is returned for the caller to use (the CLI when certain) or to show for
+    confirmation (the window).
+    """
+    proposal = detect_proposal(uri, db, native_if_empty=True, **options)
+    return None if proposal is None or proposal.preset == NATIVE_LAYOUT else proposal

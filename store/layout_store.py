@@ -117,6 +117,11 @@ class LayoutStore(EventStore):
     def describe(self) -> str:
         return f"{self._hosts} database {self.db_name}, {self.layout.name} layout" + (" (read-only)" if self.read_only else "")
 
+    def snapshot_destination(self) -> str:
+        if self.layout.snapshots is not None and self.layout.snapshots.writable:
+            return f"the tool's own snapshot collection {self.layout.snapshots.collection!r} (the layout opts in), in {self.describe()}"
+        return f"the collection {OWN_SNAPSHOTS!r} beside the tool's own, in {self.describe()}"
+
     def close(self) -> None:
         if self._owns_client:
             self._client.close()

@@ -136,7 +136,6 @@ def test_state_defaults_to_the_last_version(seeded, cli):
 @pytest.mark.parametrize(
     ("moment", "version"),
     [
-        (T0 - timedelta(seconds=1), 0),
         (T0, 1),
         (T0 + timedelta(minutes=90), 2),
         (T0 + timedelta(hours=2), 3),
@@ -150,10 +149,22 @@ def test_state_at_moment_is_after_the_last_event_at_or_before_it(seeded, cli, mo
     assert f"state at version {version}" in result.err
 
 
+def test_state_before_the_first_event_is_an_error(seeded, cli):
+    result = cli("state", "user-1", "--at", (T0 - timedelta(seconds=1)).isoformat(), *seeded.args)
+    assert result.code == 1 and result.out == ""
+    assert "has no event at or before" in result.err and T0.strftime("%Y-%m-%dT%H:%M:%S") in result.err
+
+
+def test_events_from_after_to_is_a_usage_error(seeded, cli):
+    result = cli("events", "user-1", "--from", "3", "--to", "2", *seeded.args)
+    assert result.code == 2 and result.out == ""
+    assert "--from 3 is after --to 2" in result.err
+
+
 def test_state_uses_a_snapshot_and_still_equals_full_replay(seeded, cli):
     assert cli("snapshot", "create", "user-1", "--version", "2", *seeded.args).code == 0
     with_snapshot = cli("state", "user-1", "--version", "3", *seeded.args)
-    assert "snapshot at version 2" in with_snapshot.err and "folded 1 events" in with_snapshot.err
+    assert "snapshot at version 2" in with_snapshot.err and "folded 1 event" in with_snapshot.err
     without = cli("state", "user-1", "--version", "3", "--no-snapshots", *seeded.args)
     assert "no snapshot used" in without.err and "folded 3 events" in without.err
     assert json.loads(with_snapshot.out) == json.loads(without.out) == replay(seeded, "user-1", 3)

@@ -6,7 +6,9 @@ from datetime import datetime, timezone
 import pytest
 
 from ui import cli
-from ui.cli.output import iso, one_line, parse_moment, table
+from ui.cli.output import table
+from ui.session.secrets import scrub, secrets_of
+from ui.session.text import iso, one_line, parse_moment
 
 
 def test_connection_options_work_before_and_after_the_command():
@@ -83,11 +85,11 @@ def test_read_only_refuses_writes_before_connecting(argv, what, capsys):
 
 def test_passwords_are_scrubbed_from_messages():
     uri = "mongodb://alice:s3cr%40t@db.example:27017/prod"
-    assert cli.secrets_of(uri) == ["s3cr%40t", "s3cr@t"]
-    text = cli.scrub(f"cannot reach {uri}; password s3cr@t was refused", uri)
+    assert secrets_of(uri) == ["s3cr%40t", "s3cr@t"]
+    text = scrub(f"cannot reach {uri}; password s3cr@t was refused", uri)
     assert "s3cr" not in text
-    assert cli.secrets_of("mongodb://db.example/prod") == []
-    assert cli.secrets_of(None) == []
+    assert secrets_of("mongodb://db.example/prod") == []
+    assert secrets_of(None) == []
 
 
 def test_output_helpers():

@@ -74,7 +74,7 @@ def test_seed_integrity_check_finds_events_after_a_deletion(tool_db, seed_store)
     tool_db["events"].insert_one({"_id": docs.oid(at(30), 999), "aggregate-id": "user-1", "type": "updated", "name": "Ghost"})
     seed_store.refresh()
     assert seed_store.stream("user-1").events == 5
-    kinds = [p.kind for p in check_stream(all_events(seed_store, "user-1"), default_reducer())]
+    kinds = [p.category for p in check_stream(all_events(seed_store, "user-1"), default_reducer())]
     assert kinds == ["after-delete"]
 
 
@@ -151,7 +151,7 @@ def test_neventstore_commit_whose_array_disagrees_with_its_revisions(tool_db, ne
     assert events[0].problems == () and events[3].problems == ()
     assert all("holds 2 events but the commit's versions are 2..4" in " ".join(e.problems) for e in events[1:3])
     assert any("Events.1.StreamRevision: says version 9" in p for p in events[2].problems)
-    kinds = {p.kind for p in check_stream(events)}
+    kinds = {p.category for p in check_stream(events)}
     assert kinds == {"undecodable", "gap"}
 
 

@@ -62,7 +62,7 @@ def test_fold_history_and_checks_survive_hostile_events(events):
     for v in range(0, history.last_version + 1):
         history.state_at(v)
     problems = check_stream(events, Reducer(ReducerId("r", "f"), reducer.evolve, frozenset({"X"})))
-    assert all(p.kind and "\n" not in p.message for p in problems)
+    assert all(p.category and "\n" not in p.message for p in problems)
 
 
 @settings(max_examples=200, deadline=None)

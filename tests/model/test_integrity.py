@@ -7,7 +7,7 @@ from tests.model.helpers import T0, event
 
 
 def kinds(problems):
-    return [(p.version, p.kind) for p in problems]
+    return [(p.version, p.category) for p in problems]
 
 
 def test_a_clean_stream_has_no_problems():

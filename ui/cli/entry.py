@@ -12,9 +12,8 @@ import argparse
 import os
 import sys
 from typing import Sequence
-from urllib.parse import unquote
 
-from model.errors import EventLensError
+from model.errors import EventLensError, UsageError
 
 PROG = "eventlens"
 #: The sub-commands; main.py opens the GUI when none is given.
@@ -44,12 +43,13 @@ def _seconds(text: str) -> float:
 
 
 def _moment(text: str):
-    from ui.cli.output import parse_moment
+    from model.errors import UsageError
+    from ui.session.text import parse_moment
 
     try:
         return parse_moment(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an ISO-8601 moment: {text!r}") from None
+    except UsageError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _add_connection_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
@@ -163,42 +163,12 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     return build_parser().parse_args(list(argv))
 
 
-# -- secrets -----------------------------------------------------------------------
-
-def secrets_of(uri: str | None) -> list[str]:
-    """The password in ``uri`` as written and decoded, longest first, to scrub from any message.
-
-    The user info ends at the last "@", as in ``store.uri``: a password holding an unescaped
-    "/" or "@" is still found whole.
-    """
-    if not uri or "://" not in uri:
-        return []
-    rest = uri.split("://", 1)[1]
-    at = rest.rfind("@")
-    if at < 0 or ":" not in rest[:at]:
-        return []
-    raw = rest[:at].split(":", 1)[1]
-    return sorted({raw, unquote(raw)} - {""}, key=len, reverse=True)
-
-
-def scrub(text: str, uri: str | None) -> str:
-    """``text`` with every URI in it redacted and the given URI's password removed wherever it appears."""
-    try:
-        from store.uri import redact_text
-
-        text = redact_text(text)
-    except ImportError:  # no store package: the password is still removed below
-        pass
-    for secret in secrets_of(uri):
-        text = text.replace(secret, "***")
-    return text
-
-
 # -- running -----------------------------------------------------------------------
 
 
 def _fail(message: str, uri: str | None) -> None:
-    from ui.cli.output import one_line
+    from ui.session.secrets import scrub
+    from ui.session.text import one_line
 
     sys.stderr.write(f"{PROG}: {one_line(scrub(message, uri))}\n")
     sys.stderr.flush()
@@ -242,6 +212,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ui.cli.commands import run_command
 
         return run_command(args)
+    except UsageError as error:
+        _fail(str(error), uri)
+        return 2
     except EventLensError as error:
         _fail(str(error), uri)
         return 1

@@ -1,45 +1,9 @@
-"""How the command line writes: aligned tables, event rows, ISO times and progress on stderr."""
+"""How the command line writes: aligned tables and progress on stderr (formats: ``ui.session.text``)."""
 from __future__ import annotations
 
 import sys
 import time
-from datetime import datetime, timezone
-from typing import Any, Callable, Sequence, TextIO
-
-from model.event import Event
-
-
-def iso(moment: datetime | None) -> str | None:
-    """A datetime as ISO-8601 in UTC with a ``Z``, or None; naive datetimes are taken as UTC."""
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    text = moment.astimezone(timezone.utc).isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-
-def parse_moment(text: str) -> datetime:
-    """An ISO-8601 moment; without a zone it means UTC, because stores keep UTC."""
-    moment = datetime.fromisoformat(text.strip())
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
-
-
-def event_record(event: Event, encode: Callable[[Any], Any]) -> dict[str, Any]:
-    """One event as the ndjson line shows it; ``problems`` only when the store reported some."""
-    record: dict[str, Any] = {
-        "stream_id": event.stream_id,
-        "version": event.version,
-        "type": event.type,
-        "time": iso(event.time),
-        "data": encode(event.data),
-        "metadata": encode(event.metadata),
-    }
-    if event.problems:
-        record["problems"] = list(event.problems)
-    return record
+from typing import Any, Sequence, TextIO
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, right: Sequence[int] = ()) -> str:
@@ -55,12 +19,6 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, right: Seque
         return "  ".join(parts).rstrip()
 
     return "\n".join([line(headers), *(line(row) for row in cells)])
-
-
-def one_line(text: str, limit: int = 400) -> str:
-    """A message squeezed onto one line: driver errors can span many lines and whole topologies."""
-    flat = " ".join(str(text).split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 class Progress:
@@ -83,8 +41,8 @@ class Progress:
             return
         self.last = now
         rate = done / max(now - self.started, 1e-9)
-        of = f"/{self.total}" if self.total is not None else ""
-        text = f"{self.label}: {done}{of} ({rate:,.0f}/s)"
+        of = f"/{self.total:,}" if self.total is not None else ""
+        text = f"{self.label}: {done:,}{of} ({rate:,.0f}/s)"
         tty = getattr(self.stream, "isatty", lambda: False)()
         self.stream.write(("\r" + text) if tty else (text + "\n"))
         self.stream.flush()

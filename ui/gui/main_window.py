@@ -614,7 +614,7 @@ class MainWindow(QMainWindow):
         by_version: dict[int, list[str]] = {}
         for problem in problems:
             if isinstance(problem.version, int):
-                by_version.setdefault(problem.version, []).append(f"{problem.kind}: {problem.message}")
+                by_version.setdefault(problem.version, []).append(f"{problem.category}: {problem.message}")
         self.event_list.event_model.set_problems(by_version)
         self.timeline.set_problems(sorted(by_version))
         self.streams.model.mark_problems(history.stream_id, len(problems))

@@ -1,0 +1,325 @@
+"""The session: one connection, its stream list, the open stream, the reducer, and the use cases on them.
+
+The window binds its widgets to this object's state and signals and runs its jobs in the
+worker; scripts and tests drive it directly with ``run_now``. It never knows a thread exists:
+every state change happens in a callback the runner calls on the session's own thread.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Protocol
+
+from model.errors import EventLensError
+from model.field_history import field_history
+from model.ports import EventSource
+from ui.session import export, snapshots
+from ui.session.connection import Connection, NeedsFile, NeedsLayout, Opened, coverage_of
+from ui.session.demo import write_demo
+from ui.session.jobs import Job, Runner, Task, run_now
+from ui.session.reducers import GENERIC, ReducerChoice
+from ui.session.secrets import scrub
+from ui.session.signals import Signal
+from ui.session.stream import OpenStream
+from ui.session.streams import StreamList
+from ui.session.text import first_line
+
+CREATED_BY = "eventlens gui"
+
+
+class Preferences(Protocol):
+    """Where remembered choices live (the window's settings); text keys and values."""
+
+    def get(self, key: str) -> str | None: ...
+
+    def set(self, key: str, value: str) -> None: ...
+
+
+class MemoryPreferences:
+    """Preferences kept for the life of the process (scripts, tests, the command line)."""
+
+    def __init__(self) -> None:
+        self._values: dict[str, str] = {}
+
+    def get(self, key: str) -> str | None:
+        return self._values.get(key)
+
+    def set(self, key: str, value: str) -> None:
+        self._values[key] = value
+
+
+class Session:
+    """Everything a person does with EventLens, without a window."""
+
+    def __init__(self, run: Runner = run_now, preferences: Preferences | None = None, *, created_by: str = CREATED_BY):
+        self.run = run
+        self.preferences: Preferences = preferences or MemoryPreferences()
+        self.created_by = created_by
+        self.connection: Connection | None = None
+        self.opened: Opened | None = None
+        self.streams = StreamList(run)
+        self.stream: OpenStream | None = None
+        self.reducer = ReducerChoice()
+        self.connecting = Signal()  # (label)
+        self.connected = Signal()  # (Opened)
+        self.connect_failed = Signal()  # (text)
+        self.layout_needed = Signal()  # (connection, proposal): confirm or edit, then connect(layout=...)
+        self.file_needed = Signal()  # (connection, path): ask, then connect(create=True)
+        self.stream_opened = Signal()  # (OpenStream)
+        self.stream_closed = Signal()
+        self.size_changed = Signal()  # (StoreSize)
+        #: (text, severity): "error", "warning", "info", or "clear" to take a shown message away
+        self.message = Signal()
+        self.reducer.changed.connect(self._reducer_changed)
+        self._reopen_after_reducer = True
+
+    @property
+    def store(self) -> EventSource | None:
+        return self.opened.store if self.opened is not None else None
+
+    # -- messages ----------------------------------------------------------------------------
+    def notify(self, text: str, severity: str = "error") -> None:
+        """Say something to the person (the window's banner and status bar); passwords are scrubbed."""
+        connection = self.connection
+        if connection is not None:
+            text = scrub(text, connection.full_uri(), connection.password)
+        self.message.emit(text, severity)
+
+    # -- connecting -----------------------------------------------------------------------------
+    def connect(self, connection: Connection, *, layout: Any = None, create: bool = False,
+                seed_demo: bool = False) -> Task:
+        """Open a store through the runner; ``connected``, ``layout_needed``, ``file_needed`` or ``connect_failed`` follows.
+
+        A MongoDB database named without a layout that is not in EventLens's own layout gets
+        detection's proposal (``layout_needed``); a missing embedded file is created only when
+        ``create`` (``file_needed`` asks first), or on a first run (``seed_demo``: the default
+        store, filled with the demo history).
+        """
+        label = connection.label()
+        self.connecting.emit(label)
+
+        def work(task: Task) -> Opened | NeedsLayout | NeedsFile:
+            chosen = layout
+            if chosen is None and not connection.layout:
+                proposal = connection.propose_layout()
+                if proposal is not None:
+                    return NeedsLayout(proposal)
+            path = connection.embedded_path()
+            if path is not None and not path.exists() and not (create or seed_demo):
+                return NeedsFile(path)
+            store = connection.open(layout=chosen, create=create or seed_demo)
+            try:
+                seeded = 0
+                if seed_demo and not store.read_only and store.count_streams() == 0:
+                    seeded = write_demo(store, task=task, reducer=self._demo_reducer(),
+                                        created_by=self.created_by).events
+                return Opened(store, store.size(), store.stream_types(), store.describe(), coverage_of(store), seeded)
+            except BaseException:
+                store.close()
+                raise
+
+        def done(value: Opened | NeedsLayout | NeedsFile) -> None:
+            if isinstance(value, NeedsLayout):
+                self.layout_needed.emit(connection, value.proposal)
+            elif isinstance(value, NeedsFile):
+                self.file_needed.emit(connection, value.path)
+            else:
+                self._connected(connection, value)
+
+        def failed(error: BaseException) -> None:
+            text = scrub(f"Cannot connect to {label}: {first_line(error)}", connection.full_uri(), connection.password)
+            self.message.emit(text, "error")
+            self.connect_failed.emit(text)
+
+        return self.run(Job(f"connecting to {label}", work, on_result=done, on_error=failed, shown=True))
+
+    def _connected(self, connection: Connection, opened: Opened) -> None:
+        self.close_stream()
+        old = self.opened
+        self.connection, self.opened = connection, opened
+        if old is not None:
+            self.run(Job("closing the previous store", lambda task: old.store.close()))
+        self.message.emit("", "clear")
+        if opened.coverage:
+            self.message.emit(opened.coverage, "warning")
+        elif opened.size.streams == 0:
+            self.message.emit(f"{opened.description} holds no streams: is the database name right?", "warning")
+        if opened.seeded:
+            # the first run's demo store opens with the reducer its streams were written for
+            demo = self._demo_reducer_path()
+            if demo is not None:
+                self.remember_reducer(connection, demo)
+        self._restore_reducer(connection)
+        self.streams.set_store(opened.store)
+        self.connected.emit(opened)
+
+    def refresh_size(self) -> None:
+        store = self.store
+        if store is not None:
+            self.run(Job("store size", lambda task: store.size(), on_result=self.size_changed.emit))
+
+    # -- the reducer -------------------------------------------------------------------------------
+    def _key(self, connection: Connection | None = None) -> str:
+        connection = connection or self.connection
+        return f"reducer/{connection.key()}" if connection is not None else "reducer/"
+
+    @staticmethod
+    def _demo_reducer_path() -> Path | None:
+        from ui.session.reducers import SHIPPED_DIR
+
+        path = SHIPPED_DIR / "demo.py"
+        return path if path.is_file() else None
+
+    def _demo_reducer(self):
+        from model.reducer import load_reducer
+
+        path = self._demo_reducer_path()
+        return load_reducer(path) if path is not None else None
+
+    def _restore_reducer(self, connection: Connection) -> None:
+        """Use the reducer remembered for this store (the demo store remembers the demo reducer)."""
+        remembered = self.preferences.get(self._key(connection))
+        self._reopen_after_reducer = False
+        try:
+            if not remembered or remembered == GENERIC:
+                self.reducer.use_generic()
+            else:
+                from model.reducer import load_reducer
+
+                try:
+                    self.reducer.use(load_reducer(remembered), Path(remembered))
+                except EventLensError as error:
+                    self.reducer.use_generic()
+                    self.notify(f"The reducer remembered for this store was not loaded: {first_line(error)}", "warning")
+        finally:
+            self._reopen_after_reducer = True
+
+    def remember_reducer(self, connection: Connection, path: Path | None) -> None:
+        """Remember the reducer for a store (the first run's demo store, or the user's choice)."""
+        self.preferences.set(self._key(connection), str(path) if path is not None else GENERIC)
+
+    def use_reducer_file(self, path: str | Path) -> Task:
+        """Load a reducer file in the runner; on success it is in use (and the open stream reloads)."""
+        job = self.reducer.load_job(path)
+        job.on_error = lambda error: self.notify(f"Reducer not loaded: {first_line(error)}")
+        return self.run(job)
+
+    def use_generic_reducer(self) -> None:
+        self.reducer.use_generic()
+
+    def _reducer_changed(self) -> None:
+        if self.connection is not None:
+            self.remember_reducer(self.connection, self.reducer.path)
+        if self._reopen_after_reducer and self.stream is not None:
+            self.open_stream(self.stream.stream_id)
+
+    # -- the open stream -----------------------------------------------------------------------------
+    def open_stream(self, stream_id: str) -> OpenStream | None:
+        """Open a stream (closing the one open) and start loading it."""
+        store = self.store
+        if store is None:
+            self.notify("Not connected: connect to a store first")
+            return None
+        self.close_stream()
+        stream = OpenStream(store, stream_id, self.reducer.reducer, self.run, self.notify)
+        self.stream = stream
+        stream.loaded.connect(lambda: self.streams.mark_problems(stream_id, len(stream.problems)))
+        self.stream_opened.emit(stream)
+        stream.load()
+        return stream
+
+    def reload(self) -> None:
+        if self.stream is not None:
+            self.open_stream(self.stream.stream_id)
+
+    def close_stream(self) -> None:
+        stream, self.stream = self.stream, None
+        if stream is not None:
+            stream.close()
+            self.stream_closed.emit()
+
+    def field_history(self, path: tuple, on_result=None) -> Task | None:
+        """Every loaded event that changed ``path``; ``on_result((path, changes))``. Progress shows while it works."""
+        stream = self.stream
+        if stream is None:
+            return None
+        history, upto = stream.history, stream.loaded_version
+
+        def work(task: Task):
+            changes = field_history(history, path, to_version=upto, cancel=lambda: task.cancelled,
+                                    progress=lambda done, total: task.progress(done, total, "history of a field"))
+            return path, changes
+
+        def done(value) -> None:
+            if stream is self.stream and on_result is not None:
+                on_result(value)
+
+        return self.run(Job("history of a field", work, on_result=done, shown=True,
+                            on_error=lambda error: self.notify(f"Field history failed: {first_line(error)}")))
+
+    # -- snapshots ------------------------------------------------------------------------------------
+    def snapshot_target(self) -> snapshots.SnapshotTarget | None:
+        return snapshots.snapshot_target(self.store) if self.store is not None else None
+
+    def create_snapshot(self, version: int | None = None, on_result=None) -> Task | None:
+        """Create a snapshot of the open stream at ``version`` (default: the cursor); the caller confirmed."""
+        stream, store = self.stream, self.store
+        if store is None or stream is None or (version or stream.cursor.version) < 1:
+            self.notify("Open a stream and place the cursor on an event first")
+            return None
+        version = version or stream.cursor.version
+        target = snapshots.snapshot_target(store)
+        if not target.allowed:
+            self.notify(target.reason)
+            return None
+        job = snapshots.create_job(store, stream.stream_id, stream.reducer, version, self.created_by)
+
+        def done(created: snapshots.Created) -> None:
+            if stream is self.stream:
+                stream.set_snapshots(created.snapshots)
+            self.refresh_size()
+            if on_result is not None:
+                on_result(created)
+
+        job.on_result = done
+        job.on_error = lambda error: self.notify(f"Snapshot not created: {first_line(error)}")
+        return self.run(job)
+
+    def verify_snapshot(self, snapshot, on_result=None, on_error=None) -> Task | None:
+        store, stream = self.store, self.stream
+        if store is None or stream is None:
+            return None
+        job = snapshots.verify_job(store, snapshot, stream.reducer)
+        job.on_result = on_result
+        job.on_error = on_error or (lambda error: self.notify(f"Could not verify: {first_line(error)}"))
+        return self.run(job)
+
+    # -- exports ---------------------------------------------------------------------------------------
+    def export_events(self, path: str | Path, on_result=None) -> Task | None:
+        """Write the open stream's loaded events to ``path`` (CSV for .csv, else NDJSON), as the CLI prints them."""
+        stream = self.stream
+        if stream is None or self.store is None:
+            self.notify("Open a stream first")
+            return None
+        job = export.export_events_job(self.store, stream.stream_id, path, to_version=stream.loaded_version)
+        return self._export(job, on_result)
+
+    def export_state(self, path: str | Path, on_result=None) -> Task | None:
+        """Write the state at the cursor to ``path`` as JSON, as ``state`` prints it."""
+        stream = self.stream
+        if stream is None or stream.cursor.version < 1:
+            self.notify("Open a stream and place the cursor on an event first")
+            return None
+        return self._export(export.export_state_job(stream.history.state_at(stream.cursor.version), path), on_result)
+
+    def _export(self, job: Job, on_result) -> Task:
+        job.on_result = on_result
+        job.on_error = lambda error: self.notify(f"Export failed: {first_line(error)}")
+        return self.run(job)
+
+    # -- the end --------------------------------------------------------------------------------------------
+    def close(self) -> None:
+        """Close the open stream and the store."""
+        self.close_stream()
+        opened, self.opened = self.opened, None
+        if opened is not None:
+            self.run(Job("closing", lambda task: opened.store.close()))
