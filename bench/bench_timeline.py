@@ -22,7 +22,7 @@ from PySide6.QtCore import QEvent, QPointF, Qt  # noqa: E402
 from PySide6.QtGui import QMouseEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-import ui.gui.workers  # noqa: E402,F401  (pins None/True/False: PySide6 6.12 on Python 3.11 drops references)
+import ui.gui.worker  # noqa: E402,F401  (pins None/True/False: PySide6 6.12 on Python 3.11 drops references)
 from ui.gui.timeline import TimelineWidget  # noqa: E402
 
 TYPES = ["AccountOpened", "FundsDeposited", "FundsWithdrawn", "TransferSent", "TransferReceived"]

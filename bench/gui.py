@@ -15,7 +15,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import ui.gui.workers  # noqa: E402,F401  (keeps PySide6 6.12 on Python 3.11 from freeing None; see there)
+import ui.gui.worker  # noqa: E402,F401  (keeps PySide6 6.12 on Python 3.11 from freeing None; see there)
 
 MOVES = 300
 TIMEOUT_S = 3600
@@ -68,7 +68,8 @@ def _wait(app, done, what: str) -> None:
 def measure(uri: str, db: str, stream_id: str, events: int) -> dict:
     from ui.gui.app import application
     from ui.gui.main_window import MainWindow
-    from ui.gui.settings import Connection, Settings
+    from ui.gui.settings import Settings
+from ui.session.connection import Connection
 
     app = application()
     settings = Settings(str(Path(os.environ.get("TMPDIR", "/tmp")) / f"eventlens-bench-{os.getpid()}.ini"))

@@ -17,6 +17,6 @@ def window(qtbot, tmp_path):
     w.show()
     yield w
     w.close()
-    from ui.gui.workers import live_workers
+    from ui.gui.worker import live_workers
 
     assert not live_workers(), "a worker thread was left running"

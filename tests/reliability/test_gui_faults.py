@@ -32,7 +32,7 @@ def evolve(state, event):
 
 
 def connect(qtbot, window, uri: str, db: str, timeout_s: float = 30.0):
-    from ui.gui.settings import Connection
+    from ui.session.connection import Connection
 
     with qtbot.waitSignal(window.connected, timeout=60_000):
         window.connect_to(Connection(uri=uri, db=db, timeout_s=timeout_s))
@@ -139,7 +139,7 @@ def test_snapshot_from_the_window_while_the_server_is_down(qtbot, window, ferret
 def test_read_only_window_refuses_a_snapshot_before_reaching_the_stopped_server(qtbot, window, ferretdb_factory, monkeypatch):
     import ui.gui.main_window
     from store.connect import open_store
-    from ui.gui.settings import Connection
+    from ui.session.connection import Connection
 
     asked = []
     monkeypatch.setattr(ui.gui.main_window, "confirm", lambda *args: asked.append(args) or True)

@@ -123,7 +123,7 @@ def _window_texts(window) -> dict[str, str]:
 
 @pytest.mark.parametrize("target", ["refused login", "unreachable"])
 def test_gui_failed_connection_never_shows_or_saves_the_password(request, qtbot, window, secret, target, capfd, all_logs):
-    from ui.gui.settings import Connection
+    from ui.session.connection import Connection
 
     uri = _targets(request, secret)[target]
     typed = Connection(uri=uri.replace(f":{secret}@", "@"), password=secret, timeout_s=1.0)
@@ -144,7 +144,7 @@ def test_gui_failed_connection_never_shows_or_saves_the_password(request, qtbot,
 def test_gui_connected_with_a_password_keeps_it_out_of_title_settings_and_exports(qtbot, window, auth_server, tmp_path,
                                                                                   capfd, all_logs):
     from store.connect import open_store
-    from ui.gui.settings import Connection
+    from ui.session.connection import Connection
 
     uri = user_uri(auth_server, PASSWORD, "shop")
     with open_store(uri) as store:

@@ -102,7 +102,7 @@ def test_missing_ca_or_client_certificate_is_a_clear_error(tls_server, certs, mi
 
 
 def test_gui_connection_passes_tls_options(qtbot, window, tls_server, certs):
-    from ui.gui.settings import Connection
+    from ui.session.connection import Connection
 
     connection = Connection(uri=f"mongodb://localhost:{tls_server.tls_port}/tls_gui", tls_ca_file=certs["ca"],
                             tls_cert_file=certs["client"], timeout_s=5)

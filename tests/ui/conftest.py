@@ -41,7 +41,7 @@ def no_leftover_work(request):
         request.getfixturevalue("mongo_client")  # the session's client lives on; start it before counting
     before = {t.ident for t in threading.enumerate()}
     yield
-    from ui.gui.workers import live_workers
+    from ui.gui.worker import live_workers
 
     app = QCoreApplication.instance()
     if app is not None:
@@ -93,7 +93,7 @@ def demo_store(store, backend):
 @pytest.fixture
 def demo_connection(demo_store, backend, request):
     """A Connection to the demo store the window opens with its own client."""
-    from ui.gui.settings import Connection
+    from ui.session.connection import Connection
 
     if backend == "embedded":
         return Connection(uri=str(demo_store.path))

@@ -6,7 +6,8 @@ from PySide6.QtWidgets import QApplication
 
 from tests.ui.conftest import connect
 from ui.gui.connect_dialog import ConnectDialog
-from ui.gui.settings import Connection, Settings
+from ui.gui.settings import Settings
+from ui.session.connection import Connection
 
 SECRET = "s3cr3t-Pa55"
 

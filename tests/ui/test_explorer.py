@@ -66,7 +66,7 @@ def test_connect_lists_and_filters_streams(qtbot, window, demo_store, demo_conne
 
 
 def test_stream_list_pages_lazily(qtbot, window, store, backend, request):
-    from ui.gui.settings import Connection
+    from ui.session.connection import Connection
 
     for i in range(450):
         store.append(f"s-{i:04d}", [NewEvent("Happened", {"i": i})], 0, stream_type="thing")
@@ -272,7 +272,7 @@ def test_read_only_refuses_snapshot_before_writing(qtbot, window, demo_store, de
 
 
 def test_closed_port_is_a_clear_error_and_the_window_lives(qtbot, window, closed_port_uri):
-    from ui.gui.settings import Connection
+    from ui.session.connection import Connection
 
     with qtbot.waitSignal(window.connectFailed, timeout=20_000):
         window.connect_to(Connection(uri=closed_port_uri, db="nothing", timeout_s=1.0))
@@ -283,7 +283,7 @@ def test_closed_port_is_a_clear_error_and_the_window_lives(qtbot, window, closed
 
 
 def test_a_server_that_never_answers_ends_in_a_clear_error_in_bounded_time(qtbot, window, silent_server):
-    from ui.gui.settings import Connection
+    from ui.session.connection import Connection
 
     # the bound is the wait below (speed itself is measured in bench/, not asserted here)
     with qtbot.waitSignal(window.connectFailed, timeout=30_000):
@@ -295,7 +295,7 @@ def test_a_server_that_never_answers_ends_in_a_clear_error_in_bounded_time(qtbot
 
 
 def test_an_empty_database_is_named_in_a_warning(qtbot, window, mongo_uri):
-    from ui.gui.settings import Connection
+    from ui.session.connection import Connection
 
     with qtbot.waitSignal(window.connected, timeout=20_000):
         window.connect_to(Connection(uri=mongo_uri, db="no_such_database_here"))
@@ -304,7 +304,7 @@ def test_an_empty_database_is_named_in_a_warning(qtbot, window, mongo_uri):
 
 
 def test_tls_options_from_the_dialog_reach_the_driver(qtbot, window, mongo_uri, tmp_path):
-    from ui.gui.settings import Connection
+    from ui.session.connection import Connection
 
     missing = tmp_path / "no-such-ca.pem"
     with qtbot.waitSignal(window.connectFailed, timeout=30_000):

@@ -23,7 +23,7 @@ def seed_db(mongo_uri, mongo_db_name):
 def test_a_confirmed_proposal_opens_the_store_with_that_layout(qtbot, window, mongo_uri, mongo_db_name, seed_db,
                                                                monkeypatch):
     import ui.gui.main_window
-    from ui.gui.settings import Connection
+    from ui.session.connection import Connection
 
     shown = []
 
@@ -45,7 +45,7 @@ def test_a_confirmed_proposal_opens_the_store_with_that_layout(qtbot, window, mo
 
 def test_a_declined_proposal_connects_to_nothing(qtbot, window, mongo_uri, mongo_db_name, seed_db, monkeypatch):
     import ui.gui.main_window
-    from ui.gui.settings import Connection
+    from ui.session.connection import Connection
 
     monkeypatch.setattr(ui.gui.main_window, "confirm_layout", lambda parent, proposal, database: None)
     with qtbot.waitSignal(window.connectFailed, timeout=LOAD_TIMEOUT_MS) as failed:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import threading
 
 from model.errors import CancelledError, StoreUnavailable
-from ui.gui.workers import Worker, live_workers, user_message
+from ui.gui.worker import Worker, live_workers, user_message
 
 
 def test_jobs_run_in_order_on_one_thread_and_report_in_the_ui_thread(qtbot):
@@ -100,7 +100,7 @@ def test_a_held_job_waits_at_its_check_until_released(qtbot):
 
 
 def test_a_hold_never_released_only_slows_a_job(qtbot, monkeypatch):
-    monkeypatch.setattr("ui.gui.workers.HOLD_LIMIT_S", 0.02)
+    monkeypatch.setattr("ui.gui.worker.HOLD_LIMIT_S", 0.02)
     worker = Worker()
     counts, started = [0], threading.Event()
     try:

@@ -12,7 +12,7 @@ from model.reconstruct import reconstruct
 from model.reducer import default_reducer
 from model.replay import fold
 from tests.ui.conftest import DEMO_EVENTS, connect, fill_demo, open_stream
-from ui.gui.settings import Connection
+from ui.session.connection import Connection
 
 STREAM = "account-1"
 pg.setConfigOption("mouseRateLimit", -1)  # deliver every mouse move, as pyqtgraph's own tests do

@@ -6,8 +6,9 @@ import sys
 
 from PySide6.QtWidgets import QApplication
 
-from ui.gui.settings import APPLICATION, ORGANISATION, Connection, Settings
-from ui.gui.theme import apply_theme
+from ui.gui.settings import APPLICATION, ORGANISATION, Settings
+from ui.gui.theme import THEME_KEY, apply_theme
+from ui.session.connection import Connection
 
 
 UI_SWITCH_INTERVAL_S = 0.0005
@@ -46,7 +47,9 @@ def run(uri=None, db=None, layout=None, read_only=False, timeout_s=10.0, setting
     from ui.gui.main_window import MainWindow
 
     app = application()
-    window = MainWindow(Settings(settings_path))
+    settings = Settings(settings_path)
+    apply_theme(app, settings.get(THEME_KEY) or "system")
+    window = MainWindow(settings)
     window.show()
     connection, seed = initial_connection(uri, db, layout, read_only, timeout_s)
     window.connect_to(connection, seed_demo_history=seed and not read_only)

@@ -19,7 +19,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ui.gui.settings import Connection, Settings
+from ui.gui.settings import Settings
+from ui.session.connection import Connection
 
 
 def layout_presets() -> list[str]:

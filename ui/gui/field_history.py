@@ -156,6 +156,12 @@ class FieldHistoryPanel(QWidget):
         else:
             self.title.setText(f"{name}: changed by {count} event{'s' if count != 1 else ''}")
 
+    def show_working(self, path: Sequence[Any]) -> None:
+        """Say that the history of ``path`` is being looked for (it walks the whole stream)."""
+        self._path = tuple(path)
+        self.model.set_changes([])
+        self.title.setText(f"{format_path(self._path) or '(the whole state)'}: looking through the stream…")
+
     def clear(self) -> None:
         """Show nothing (another stream was opened)."""
         self._path = ()

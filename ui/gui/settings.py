@@ -1,65 +1,19 @@
-"""What persists between runs: window geometry, splitter state and recent connections.
+"""What persists between runs: window geometry, splitter state, recent connections and remembered choices.
 
 Recent connections are stored through ``store.connect.redact``: a password never reaches the
 settings file. Tests pass their own ini path so they never touch the user's settings.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
-from urllib.parse import quote, urlsplit, urlunsplit
+from dataclasses import asdict
 
 from PySide6.QtCore import QByteArray, QSettings
+
+from ui.session.connection import Connection
 
 ORGANISATION = "EventLens"
 APPLICATION = "EventLens"
 MAX_RECENT = 10
-
-
-@dataclass(frozen=True)
-class Connection:
-    """Where to connect: a MongoDB URI or an embedded store file, with the dialog's options."""
-
-    uri: str = ""  # mongodb://… or a file path; "" = default embedded store
-    db: str = ""
-    layout: str = ""  # "" = native/auto, a preset name, or a layout file path
-    read_only: bool = False
-    timeout_s: float = 10.0
-    tls_ca_file: str = ""
-    tls_cert_file: str = ""
-    tls_allow_invalid_hostnames: bool = False
-    password: str = ""  # typed in the dialog, never saved
-
-    @property
-    def is_mongo(self) -> bool:
-        return self.uri.startswith(("mongodb://", "mongodb+srv://"))
-
-    def full_uri(self) -> str:
-        """The URI to open, with the typed password merged in (TLS goes to open_store as options)."""
-        if not self.is_mongo:
-            return self.uri
-        parts = urlsplit(self.uri)
-        netloc = parts.netloc
-        if self.password and "@" in netloc:
-            user = netloc.rsplit("@", 1)[0].split(":", 1)[0]
-            netloc = f"{user}:{quote(self.password, safe='')}@{netloc.rsplit('@', 1)[1]}"
-        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
-
-    def redacted(self) -> "Connection":
-        """The same connection without any secret, fit to save or show."""
-        try:
-            from store.connect import redact
-        except ImportError:  # before store.connect lands; the same function
-            from store.uri import redact
-
-        return replace(self, uri=redact(self.uri) if self.uri else "", password="")
-
-    def label(self) -> str:
-        """A one-line name for menus and the recent list."""
-        where = self.redacted().uri or "default embedded store"
-        extra = [f"db {self.db}"] if self.db else []
-        extra += [f"layout {self.layout}"] if self.layout else []
-        extra += ["read-only"] if self.read_only else []
-        return where + (f" ({', '.join(extra)})" if extra else "")
 
 
 class Settings:
@@ -70,6 +24,15 @@ class Settings:
             self.qsettings = QSettings(path, QSettings.Format.IniFormat)
         else:
             self.qsettings = QSettings(ORGANISATION, APPLICATION)
+
+    # -- remembered choices (the session's Preferences) -------------------------------
+    def get(self, key: str) -> str | None:
+        value = self.qsettings.value(f"choices/{key}")
+        return str(value) if value is not None else None
+
+    def set(self, key: str, value: str) -> None:
+        self.qsettings.setValue(f"choices/{key}", value)
+        self.qsettings.sync()
 
     # -- window -----------------------------------------------------------------
     def save_bytes(self, key: str, value: QByteArray) -> None:

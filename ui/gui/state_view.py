@@ -119,6 +119,7 @@ class StateView(QWidget):
         layout.addLayout(heading)
         layout.addWidget(self.tree)
         self._state: Any = None
+        self._key: object = None
         self._marks: dict[Path, str] = {}
         self._expanded: set[Path] = set()
         self._path_items: dict[Path, QStandardItem] = {}
@@ -138,8 +139,14 @@ class StateView(QWidget):
         return "&nbsp;".join(swatches)
 
     # -- showing ------------------------------------------------------------------------
-    def show_state(self, state: Mapping[str, Any] | None, change: Diff | None = None, title: str = "") -> None:
-        """Show ``state``; paths in ``change`` are marked added / changed / removed."""
+    def show_state(self, state: Mapping[str, Any] | None, change: Diff | None = None, title: str = "",
+                   key: object = None) -> None:
+        """Show ``state``; paths in ``change`` are marked added / changed / removed.
+
+        ``key`` names what is shown (the cursor's version, its comparison and state), so the same
+        point shown again costs nothing: see ``shown_key``.
+        """
+        self._key = key
         self._state = state
         self._marks = {}
         if change is not None:
@@ -157,6 +164,10 @@ class StateView(QWidget):
     def shown_state(self) -> Any:
         """The state currently shown."""
         return self._state
+
+    def shown_key(self) -> object:
+        """The ``key`` the shown state came with (None after ``clear``)."""
+        return self._key
 
     def marks(self) -> dict[Path, str]:
         """Marked paths and their kind, as the tree shows them."""

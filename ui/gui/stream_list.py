@@ -1,11 +1,9 @@
 """The stream browser: a paged table model over ``store.streams`` with a search box and type filter.
 
-Pages are fetched through the worker when the view scrolls near the end (canFetchMore /
-fetchMore), so 100,000 streams cost one count and a page, never a full listing.
+The session's StreamList fetches pages through the worker when the view scrolls near the end
+(canFetchMore / fetchMore), so 100,000 streams cost one count and a page, never a full listing.
 """
 from __future__ import annotations
-
-from datetime import datetime
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -22,120 +20,55 @@ from PySide6.QtWidgets import (
 )
 
 from model.event import StreamInfo
-from ui.gui.workers import Job, Worker
+from ui.session.streams import StreamList
+from ui.session.text import number, plural, time_text
 
 COLUMNS = ("Stream", "Type", "Events", "Last change (UTC)")
 SORT_KEYS = ("stream_id", "stream_type", "events", "last_time")
-PAGE_SIZE = 200
-
-
-def format_time(moment: datetime | None) -> str:
-    """A compact UTC time for lists."""
-    return moment.strftime("%Y-%m-%d %H:%M:%S") if moment else ""
 
 
 class StreamTableModel(QAbstractTableModel):
-    """Streams matching the current filter, loaded page by page through the worker."""
+    """Adapts the session's StreamList (pages fetched as the view scrolls) to a table."""
 
     pageLoaded = Signal(int)  # rows now loaded
     countChanged = Signal(int)  # streams matching the filter
     failed = Signal(object)  # the exception of a count or page query
 
-    def __init__(self, worker: Worker, parent: QObject | None = None, page_size: int = PAGE_SIZE):
+    def __init__(self, streams: StreamList, parent: QObject | None = None):
         super().__init__(parent)
-        self._worker, self._page_size = worker, page_size
-        self._store = None
-        self._rows: list[StreamInfo] = []
-        self._total: int | None = None
-        self._fetching = False
-        self._generation = 0  # results of an older filter are dropped
-        self._match: str | None = None
-        self._type: str | None = None
-        self._sort, self._descending = "stream_id", False
-        self._problems: dict[str, int] = {}
+        self.streams = streams
+        streams.reset.connect(self._reset)
+        streams.added.connect(self._added)
+        streams.counted.connect(self.countChanged.emit)
+        streams.failed.connect(self.failed.emit)
+        streams.marked.connect(self._marked)
 
-    # -- control ------------------------------------------------------------------
-    def set_store(self, store) -> None:
-        """Show the streams of ``store`` (None clears)."""
-        self._store = store
-        self.refresh()
-
-    def set_filter(self, match: str | None = None, type: str | None = None) -> None:
-        """Filter by id substring and exact stream type; reloads from the first page."""
-        self._match, self._type = (match or None), (type or None)
-        self.refresh()
-
-    def refresh(self) -> None:
-        """Drop what is loaded and count and load the first page again."""
+    def _reset(self) -> None:
         self.beginResetModel()
-        self._generation += 1
-        self._rows, self._total, self._fetching = [], None, False
         self.endResetModel()
-        if self._store is None:
-            return
-        store, gen, match, type_ = self._store, self._generation, self._match, self._type
-        sort, desc, size = self._sort, self._descending, self._page_size
 
-        def count_and_first_page(job: Job):
-            total = store.count_streams(type=type_, match=match)
-            job.check()
-            page = store.streams(type=type_, match=match, sort=sort, descending=desc, offset=0, limit=size)
-            return total, page
+    def _added(self, start: int, end: int) -> None:
+        if end > start:
+            self.beginInsertRows(QModelIndex(), start, end - 1)
+            self.endInsertRows()
+        self.pageLoaded.emit(end)
 
-        self._fetching = True
-        self._worker.submit("list streams", count_and_first_page,
-                            result=lambda value: self._first_page(gen, *value),
-                            error=lambda exc: self._failed(gen, exc))
-
-    def mark_problems(self, stream_id: str, count: int) -> None:
-        """Mark a stream that the integrity check found problems in."""
-        self._problems[stream_id] = count
-        for row, info in enumerate(self._rows):
-            if info.stream_id == stream_id:
-                self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
+    def _marked(self, stream_id: str) -> None:
+        row = self.streams.row_of(stream_id)
+        if row >= 0:
+            self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
 
     def stream_at(self, row: int) -> StreamInfo | None:
         """The stream shown in ``row``."""
-        return self._rows[row] if 0 <= row < len(self._rows) else None
+        rows = self.streams.rows
+        return rows[row] if 0 <= row < len(rows) else None
 
     def total(self) -> int | None:
-        """How many streams match the filter (None while counting)."""
-        return self._total
-
-    # -- results --------------------------------------------------------------------
-    def _first_page(self, gen: int, total: int, page: list[StreamInfo]) -> None:
-        if gen != self._generation:
-            return
-        self._fetching = False
-        self._total = total
-        self.countChanged.emit(total)
-        self._append(page)
-
-    def _next_page(self, gen: int, page: list[StreamInfo]) -> None:
-        if gen != self._generation:
-            return
-        self._fetching = False
-        if not page:  # the store shrank under us: stop asking
-            self._total = len(self._rows)
-        self._append(page)
-
-    def _append(self, page: list[StreamInfo]) -> None:
-        if page:
-            start = len(self._rows)
-            self.beginInsertRows(QModelIndex(), start, start + len(page) - 1)
-            self._rows.extend(page)
-            self.endInsertRows()
-        self.pageLoaded.emit(len(self._rows))
-
-    def _failed(self, gen: int, exc: BaseException) -> None:
-        if gen == self._generation:
-            self._fetching = False
-            self._total = len(self._rows)  # stop paging until the next refresh
-            self.failed.emit(exc)
+        return self.streams.total
 
     # -- Qt model -------------------------------------------------------------------
     def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self._rows)
+        return 0 if parent.isValid() else len(self.streams.rows)
 
     def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:
         return 0 if parent.isValid() else len(COLUMNS)
@@ -148,46 +81,31 @@ class StreamTableModel(QAbstractTableModel):
     def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole):
         if not index.isValid():
             return None
-        info, col = self._rows[index.row()], index.column()
+        info, col = self.streams.rows[index.row()], index.column()
+        problems = self.streams.problems.get(info.stream_id)
         if role == Qt.ItemDataRole.DisplayRole:
-            return (info.stream_id, info.stream_type, f"{info.events:,}", format_time(info.last_time))[col]
+            return (info.stream_id, info.stream_type, number(info.events), time_text(info.last_time))[col]
         if role == Qt.ItemDataRole.TextAlignmentRole and col == 2:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ToolTipRole:
-            problems = self._problems.get(info.stream_id)
-            note = f"\n{problems} integrity problem(s)" if problems else ""
-            return f"{info.stream_id}\nversions {info.first_version}–{info.last_version}{note}"
-        if role == Qt.ItemDataRole.DecorationRole and col == 0 and self._problems.get(info.stream_id):
+            note = f"\n{plural(problems, 'integrity problem')}" if problems else ""
+            return f"{info.stream_id}\nversions {number(info.first_version)}–{number(info.last_version)}{note}"
+        if role == Qt.ItemDataRole.DecorationRole and col == 0 and problems:
             from PySide6.QtWidgets import QApplication
 
             return QApplication.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
         return None
 
     def canFetchMore(self, parent: QModelIndex = QModelIndex()) -> bool:
-        if parent.isValid() or self._store is None or self._total is None:
-            return False
-        return not self._fetching and len(self._rows) < self._total
+        return not parent.isValid() and self.streams.can_fetch_more()
 
     def fetchMore(self, parent: QModelIndex = QModelIndex()) -> None:
-        if not self.canFetchMore(parent):
-            return
-        store, gen, offset = self._store, self._generation, len(self._rows)
-        match, type_, sort, desc, size = self._match, self._type, self._sort, self._descending, self._page_size
-        self._fetching = True
-        self._worker.submit(
-            "list streams",
-            lambda job: store.streams(type=type_, match=match, sort=sort, descending=desc, offset=offset, limit=size),
-            result=lambda page: self._next_page(gen, page),
-            error=lambda exc: self._failed(gen, exc),
-        )
+        if not parent.isValid():
+            self.streams.fetch_more()
 
     def sort(self, column: int, order=Qt.SortOrder.AscendingOrder) -> None:
-        """Sort on the server by the column's key; reloads from the first page."""
-        key = SORT_KEYS[column]
-        descending = order == Qt.SortOrder.DescendingOrder
-        if (key, descending) != (self._sort, self._descending):
-            self._sort, self._descending = key, descending
-            self.refresh()
+        """Sort in the store by the column's key; reloads from the first page."""
+        self.streams.set_sort(SORT_KEYS[column], order == Qt.SortOrder.DescendingOrder)
 
 
 class StreamBrowser(QWidget):
@@ -195,9 +113,9 @@ class StreamBrowser(QWidget):
 
     streamActivated = Signal(str)
 
-    def __init__(self, worker: Worker, parent: QWidget | None = None):
+    def __init__(self, streams: StreamList, parent: QWidget | None = None):
         super().__init__(parent)
-        self.model = StreamTableModel(worker, self)
+        self.model = StreamTableModel(streams, self)
         self.search = QLineEdit(placeholderText="Search streams…", clearButtonEnabled=True)
         self.type_filter = QComboBox()
         self.type_filter.addItem("All types", "")
@@ -235,28 +153,29 @@ class StreamBrowser(QWidget):
         self.search.textChanged.connect(lambda _: self._debounce.start())
         self.search.returnPressed.connect(self.apply_filter)
         self.type_filter.currentIndexChanged.connect(lambda _: self.apply_filter())
-        self.model.countChanged.connect(lambda n: self.count_label.setText(f"{n:,} streams"))
+        self.model.countChanged.connect(lambda n: self.count_label.setText(plural(n, "stream")))
         self.view.activated.connect(self._activated)
         self.view.clicked.connect(self._activated)
 
-    def set_store(self, store, types: list[str]) -> None:
-        """Show a store's streams, with its stream types in the filter."""
+    def set_types(self, types: list[str]) -> None:
+        """A new store: its stream types in the filter, the search cleared (the list reloads itself)."""
         self.type_filter.blockSignals(True)
         self.type_filter.clear()
         self.type_filter.addItem("All types", "")
         for t in types:
             self.type_filter.addItem(t or "(no type)", t)
         self.type_filter.blockSignals(False)
-        self.model._match, self.model._type = None, None
         self.search.blockSignals(True)
         self.search.clear()
         self.search.blockSignals(False)
-        self.model.set_store(store)
+
+    def stop_timers(self) -> None:
+        self._debounce.stop()
 
     def apply_filter(self) -> None:
         """Apply the search text and type now."""
         self._debounce.stop()
-        self.model.set_filter(self.search.text().strip(), self.type_filter.currentData() or None)
+        self.model.streams.set_filter(self.search.text().strip(), self.type_filter.currentData() or None)
 
     def _activated(self, index: QModelIndex) -> None:
         info = self.model.stream_at(index.row())

@@ -8,14 +8,45 @@ from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
 
 
-def apply_theme(app: QApplication) -> None:
-    """Use Fusion with the system's palette; EVENTLENS_THEME=dark|light forces one."""
+THEMES = ("system", "light", "dark")
+THEME_KEY = "view/theme"
+
+
+def apply_theme(app: QApplication, choice: str = "system") -> None:
+    """Fusion with the chosen palette: "light", "dark", or "system" (follow it); EVENTLENS_THEME overrides."""
     app.setStyle("Fusion")
-    wanted = os.environ.get("EVENTLENS_THEME", "").lower()
-    if wanted == "dark" or (wanted == "" and _system_is_dark()):
+    wanted = os.environ.get("EVENTLENS_THEME", "").lower() or choice
+    if wanted == "dark" or (wanted not in ("light", "dark") and _system_is_dark()):
         app.setPalette(dark_palette())
-    elif wanted == "light":
+    else:
         app.setPalette(app.style().standardPalette())
+
+
+def add_theme_menu(menu, settings) -> None:
+    """A "Theme" submenu (follow the system, light, dark) whose choice is remembered between runs.
+
+    A new theme applies to the whole application at once; colours a widget computed from the
+    old palette (marks in the state tree) follow on its next redraw.
+    """
+    from PySide6.QtGui import QActionGroup
+
+    themes = menu.addMenu("&Theme")
+    group = QActionGroup(themes)
+    current = settings.get(THEME_KEY) or "system"
+    for choice, text in (("system", "Follow the &system"), ("light", "&Light"), ("dark", "&Dark")):
+        action = themes.addAction(text)
+        action.setCheckable(True)
+        action.setChecked(choice == current)
+        action.setData(choice)
+        group.addAction(action)
+    group.triggered.connect(lambda action: _choose_theme(settings, action.data()))
+
+
+def _choose_theme(settings, choice: str) -> None:
+    settings.set(THEME_KEY, choice)
+    app = QApplication.instance()
+    if app is not None:
+        apply_theme(app, choice)
 
 
 def _system_is_dark() -> bool:

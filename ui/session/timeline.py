@@ -236,8 +236,8 @@ class TimelineModel:
         self._display = None
         if self.axis == "time" and not self.has_times:
             self.axis = "version"
-        if was_empty and "version" not in self._extent:
-            self.view = self.bounds()
+        if was_empty:
+            self.view = self.bounds()  # the expected extent when known: a fixed view while it loads
         elif follow:
             self._follow_end()
         else:
@@ -288,6 +288,13 @@ class TimelineModel:
         return np.array([row.index.n for row in self._rows], dtype=np.int64)
 
     # -- rows ----------------------------------------------------------------------------------
+    def set_max_rows(self, rows: int) -> None:
+        """How many rows fit the view (the rest share "other")."""
+        rows = max(int(rows), 2)
+        if rows != self.max_rows:
+            self.max_rows = rows
+            self._display = None
+
     def display_rows(self) -> tuple[tuple[str, ...], np.ndarray]:
         """The rows shown (type names, the rarest grouped into "other" beyond ``max_rows``) and each code's row."""
         if self._display is None:
