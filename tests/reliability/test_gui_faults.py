@@ -57,19 +57,19 @@ def test_window_survives_the_server_dying_mid_load_and_reloads(qtbot, window, fe
     assert time.monotonic() - killed < 10
     assert window.isVisible()
     assert "unreachable" in failed.args[0] or "stopped answering" in failed.args[0]
-    assert not window.load_complete
+    assert not window.stream.complete
     assert 5_000 <= window.loaded_version < EVENTS
     banner = window.banner.text()
     assert "failed" in banner and "partial" in banner and "\n" not in banner
-    assert "partial" in window.position_label.text()
+    assert "partial" in window.panes.position_label.text()
 
     server.start()
     with qtbot.waitSignal(window.streamLoaded, timeout=90_000):
         window.open_stream("big-1")
     assert window.store is store  # reopened without a new connection
-    assert window.load_complete and window.loaded_version == EVENTS
+    assert window.stream.complete and window.loaded_version == EVENTS
     assert window.history.state["i"] == EVENTS
-    assert "partial" not in window.position_label.text()
+    assert "partial" not in window.panes.position_label.text()
     FAULTS.append(f"GUI: FerretDB killed while loading at version {5_000}+ of {EVENTS:,}: window up, error shown, "
                   "reload complete after restart")
 
@@ -117,7 +117,7 @@ def test_snapshot_from_the_window_while_the_server_is_down(qtbot, window, ferret
     with open_store(server.uri + "snapgui") as writer:
         writer.append("acct-1", [NewEvent("Opened", {"n": 1}), NewEvent("Deposited", {"n": 2})], 0)
     connect(qtbot, window, server.uri, "snapgui", timeout_s=2.0)
-    window.live_box.setChecked(False)  # only the snapshot talks to the server here
+    window.panes.live_box.setChecked(False)  # only the snapshot talks to the server here
     with qtbot.waitSignal(window.streamLoaded, timeout=30_000):
         window.open_stream("acct-1")
     server.stop()
@@ -148,7 +148,7 @@ def test_read_only_window_refuses_a_snapshot_before_reaching_the_stopped_server(
         writer.append("acct-1", [NewEvent("Opened", {"n": 1})], 0)
     with qtbot.waitSignal(window.connected, timeout=30_000):
         window.connect_to(Connection(uri=server.uri, db="rogui", read_only=True, timeout_s=2.0))
-    window.live_box.setChecked(False)
+    window.panes.live_box.setChecked(False)
     with qtbot.waitSignal(window.streamLoaded, timeout=30_000):
         window.open_stream("acct-1")
     server.stop()

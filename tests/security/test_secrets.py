@@ -118,7 +118,7 @@ def _settings_text(window) -> str:
 
 def _window_texts(window) -> dict[str, str]:
     return {"window title": window.windowTitle(), "banner": window.banner.text(),
-            "status bar": window.statusBar().currentMessage(), "connection label": window.connection_label.text()}
+            "status bar": window.statusBar().currentMessage(), "connection label": window.status.connection.text()}
 
 
 @pytest.mark.parametrize("target", ["refused login", "unreachable"])

@@ -63,6 +63,15 @@ def no_leftover_work(request):
     assert not threads, f"threads still running after the test: {[t.name for t in threads]}"
 
 
+@pytest.fixture(autouse=True)
+def no_unexpected_questions(monkeypatch):
+    """A question the test did not expect fails it at once instead of waiting on a modal box forever."""
+    def unexpected(parent, title, text):
+        raise AssertionError(f"the window asked {title!r} unexpectedly: {text}")
+
+    monkeypatch.setattr("ui.gui.main_window.confirm", unexpected)
+
+
 @pytest.fixture
 def settings(tmp_path: Path):
     """Settings in a tmp ini file, never the user's."""

@@ -69,9 +69,9 @@ def test_connection_is_remembered_and_layout_persists(qtbot, settings, embedded_
     qtbot.addWidget(window)
     window.show()
     connect(qtbot, window, Connection(uri=str(embedded_store.path)))
-    window.resize(720, 530)  # inside the offscreen screen: restoreGeometry keeps windows on screen
-    window.main_split.setSizes([200, 500])
-    sizes = window.main_split.sizes()
+    window.resize(760, 560)  # inside the offscreen screen: restoreGeometry keeps windows on screen
+    window.panes.main_split.setSizes([200, 500])
+    sizes = window.panes.main_split.sizes()
     window.close()
     assert Settings(str(tmp_path / "settings" / "eventlens.ini")).recent()[0].uri == str(embedded_store.path)
 
@@ -79,24 +79,28 @@ def test_connection_is_remembered_and_layout_persists(qtbot, settings, embedded_
     qtbot.addWidget(again)
     again.show()
     qtbot.waitExposed(again)
-    assert (again.width(), again.height()) == (720, 530)
-    assert again.main_split.sizes() == sizes
+    assert (again.width(), again.height()) == (760, 560)
+    assert again.panes.main_split.sizes() == sizes
     again.close()
 
 
 def test_first_run_opens_and_seeds_the_default_store(qtbot, window, tmp_path, monkeypatch):
     from ui.gui.app import initial_connection
-    from ui.gui.main_window import DEMO_EVENTS, DEMO_STREAMS
+    from ui.session.demo import FIRST_RUN_EVENTS as DEMO_EVENTS, FIRST_RUN_STREAMS as DEMO_STREAMS
 
     monkeypatch.setenv("EVENTLENS_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("MONGODB_URI", raising=False)
     connection, seed = initial_connection()
     assert seed and connection.uri == str(tmp_path / "home" / "eventlens.sqlite")
-    connect(qtbot, window, connection)  # a plain connect does not seed
-    assert window.streams.model.total() == 0
+    asked = []
+    monkeypatch.setattr("ui.gui.main_window.confirm", lambda parent, title, text: asked.append(text) or False)
+    with qtbot.waitSignal(window.connectFailed, timeout=30_000):
+        window.connect_to(connection)  # a plain connect to a missing file asks first, and creates nothing
+    assert "There is no EventLens store at" in asked[0]
+    assert not (tmp_path / "home").exists()
     with qtbot.waitSignal(window.connected, timeout=60_000):
         window.connect_to(connection, seed_demo_history=True)
-    assert f"{DEMO_STREAMS:,} streams · {DEMO_STREAMS * DEMO_EVENTS:,} events" in window.size_label.text()
+    assert f"{DEMO_STREAMS:,} streams · {DEMO_STREAMS * DEMO_EVENTS:,} events" in window.status.size.text()
     assert initial_connection()[1] is False  # the file exists now: no second seeding
 
 
@@ -117,7 +121,7 @@ def test_run_with_no_arguments_shows_the_seeded_store_and_exits_cleanly(qtbot, t
         w = windows[0]
 
         def done():
-            seen["size"] = w.size_label.text()
+            seen["size"] = w.status.size.text()
             seen["title"] = w.windowTitle()
             w.close()
 
@@ -152,5 +156,5 @@ def test_connect_through_the_dialog(qtbot, window, embedded_store):
     QTimer.singleShot(0, fill_and_accept)
     with qtbot.waitSignal(window.connected, timeout=20_000):
         window.show_connect_dialog()
-    assert window.store.read_only and window.connection.uri == str(embedded_store.path)
-    assert "read-only" in window.connection_label.text()
+    assert window.store.read_only and window.session.connection.uri == str(embedded_store.path)
+    assert "read-only" in window.status.connection.text()

@@ -50,8 +50,8 @@ def test_connect_lists_and_filters_streams(qtbot, window, demo_store, demo_conne
     assert model.total() == DEMO_STREAMS
     shown = {model.stream_at(r).stream_id for r in range(model.rowCount())}
     assert shown == {s.stream_id for s in demo_store.streams(limit=100)}
-    assert demo_store.describe() in window.connection_label.text()
-    assert f"{DEMO_STREAMS:,} streams" in window.size_label.text()
+    assert demo_store.describe() in window.status.connection.text()
+    assert f"{DEMO_STREAMS:,} streams" in window.status.size.text()
 
     with qtbot.waitSignal(model.pageLoaded, timeout=10_000):
         window.streams.type_filter.setCurrentIndex(window.streams.type_filter.findData("user"))
@@ -92,7 +92,7 @@ def test_stream_list_pages_lazily(qtbot, window, store, backend, request):
 def test_open_stream_shows_reconstructed_state_and_change(qtbot, window, demo_store, demo_connection):
     connect(qtbot, window, demo_connection)
     open_stream(qtbot, window, STREAM)
-    assert window.load_complete
+    assert window.stream.complete
     assert window.event_list.event_model.rowCount() == DEMO_EVENTS
     assert_shows(window, demo_store, DEMO_EVENTS)  # the cursor starts at the newest event
     assert window.snapshot_panel.snapshots() == [] or all(
@@ -156,13 +156,13 @@ def test_go_to_version_and_date(qtbot, window, demo_store, demo_connection):
 def test_compare_mode_highlights_difference_between_two_versions(qtbot, window, demo_store, demo_connection):
     connect(qtbot, window, demo_connection)
     open_stream(qtbot, window, STREAM)
-    window.compare_spin.setValue(10)
-    window.compare_box.setChecked(True)
+    window.panes.compare_spin.setValue(10)
+    window.panes.compare_box.setChecked(True)
     window.set_cursor(150)
     assert thaw(window.state_view.shown_state()) == expected_state(demo_store, 150)
     marks = expected_marks(demo_store, 10, 150)
     assert marks and window.state_view.marks() == marks
-    window.compare_box.setChecked(False)
+    window.panes.compare_box.setChecked(False)
     assert window.state_view.marks() == expected_marks(demo_store, 149, 150)
 
 
@@ -262,12 +262,12 @@ def test_read_only_refuses_snapshot_before_writing(qtbot, window, demo_store, de
     before = demo_store.snapshots(STREAM)
     connect(qtbot, window, replace(demo_connection, read_only=True))
     assert window.store.read_only
-    assert "read-only" in window.connection_label.text()
+    assert "read-only" in window.status.connection.text()
     assert not window.snapshot_panel.create_button.isEnabled()
     open_stream(qtbot, window, STREAM)
     window.set_cursor(50)
     assert window.create_snapshot() is None
-    assert "read-only" in window.banner.text()
+    assert "read-only" in window.banner.text().lower()
     assert demo_store.snapshots(STREAM) == before
 
 
@@ -279,7 +279,7 @@ def test_closed_port_is_a_clear_error_and_the_window_lives(qtbot, window, closed
     text = window.banner.text()
     assert text.startswith("Cannot connect to") and "\n" not in text and "Traceback" not in text
     assert window.isVisible() and window.store is None
-    assert window.connection_label.text() == "Not connected"
+    assert window.status.connection.text() == "Not connected"
 
 
 def test_a_server_that_never_answers_ends_in_a_clear_error_in_bounded_time(qtbot, window, silent_server):
@@ -300,7 +300,7 @@ def test_an_empty_database_is_named_in_a_warning(qtbot, window, mongo_uri):
     with qtbot.waitSignal(window.connected, timeout=20_000):
         window.connect_to(Connection(uri=mongo_uri, db="no_such_database_here"))
     assert "holds no streams" in window.banner.text() and "no_such_database_here" in window.banner.text()
-    assert window.banner.kind == "warning"
+    assert window.banner.severity == "warning"
 
 
 def test_tls_options_from_the_dialog_reach_the_driver(qtbot, window, mongo_uri, tmp_path):

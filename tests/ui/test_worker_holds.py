@@ -2,11 +2,11 @@
 wait for the GIL call after call; and it never leaves the worker held."""
 from __future__ import annotations
 
-import numpy as np
 from PySide6.QtWidgets import QWidget
 
 from tests.ui.conftest import connect, open_stream
-from ui.gui.main_window import HOLD_MS
+from ui.gui.paint_hold import HOLD_MS
+from ui.session.timeline import TimelineModel, make_columns
 
 
 class PaintProbe(QWidget):
@@ -19,7 +19,7 @@ class PaintProbe(QWidget):
         self.show()
 
     def paintEvent(self, event):  # noqa: N802 - Qt's name
-        self.seen.append(self.window_.worker.held())
+        self.seen.append(self.window_.worker.hold.held())
 
 
 def test_a_repaint_holds_the_worker_and_releases_it(qtbot, window):
@@ -29,22 +29,24 @@ def test_a_repaint_holds_the_worker_and_releases_it(qtbot, window):
     probe.update()
     qtbot.waitUntil(lambda: bool(probe.seen), timeout=5000)
     assert probe.seen == [True]
-    assert not window.worker.held()
+    assert not window.worker.hold.held()
 
 
 def test_a_timeline_redraw_holds_the_worker_until_painted_or_hold_ms(qtbot, window):
-    window.timeline.set_events(np.arange(1, 11), np.arange(10.0), ["Opened"] * 10)
+    model = TimelineModel()
+    model.append(make_columns(range(1, 11), [float(i) for i in range(10)], ["Opened"] * 10))
+    window.timeline.set_model(model)
     window.timeline.redraw()
-    assert window.worker.held()
-    qtbot.waitUntil(lambda: not window.worker.held(), timeout=5000)  # painted
+    assert window.worker.hold.held()
+    qtbot.waitUntil(lambda: not window.worker.hold.held(), timeout=5000)  # painted
     window.hide()  # nothing is painted now: the hold still ends
     window.timeline.redraw()
-    assert window.worker.held()
-    qtbot.waitUntil(lambda: not window.worker.held(), timeout=HOLD_MS * 20)
+    assert window.worker.hold.held()
+    qtbot.waitUntil(lambda: not window.worker.hold.held(), timeout=HOLD_MS * 20)
 
 
 def test_loading_a_stream_leaves_the_worker_free(qtbot, window, demo_connection):
     connect(qtbot, window, demo_connection)
     open_stream(qtbot, window, "account-1")
-    qtbot.waitUntil(lambda: not window.worker.held(), timeout=5000)
+    qtbot.waitUntil(lambda: not window.worker.hold.held(), timeout=5000)
     assert window.event_list.event_model.rowCount() > 0

@@ -91,17 +91,17 @@ def test_cancel_a_long_load_keeps_it_marked_partial(qtbot, window, embedded_stor
     connect(qtbot, window, Connection(uri=str(embedded_store.path)))
     first_batch = []
     with qtbot.waitSignal(window.loadFailed, timeout=30_000):
-        job = window.open_stream(stream)
-        assert window.cancel_button.isVisibleTo(window)
-        job.partial.connect(lambda batch: first_batch or (first_batch.append(len(batch)), window.cancel_button.click()))
+        opened = window.open_stream(stream)
+        assert window.status.cancel_button.isVisibleTo(window)
+        opened.extended.connect(lambda first, last: first_batch or (first_batch.append(last), window.status.cancel_button.click()))
     assert first_batch and 0 < window.loaded_version < 40_000
-    assert not window.load_complete
+    assert not window.stream.complete
     assert "cancelled" in window.banner.text() and "partial" in window.banner.text()
-    assert "(partial)" in window.position_label.text()
+    assert "(partial)" in window.panes.position_label.text()
     assert window.event_list.event_model.rowCount() == window.loaded_version
     # the window still works: the same stream loads in full afterwards
     open_stream(qtbot, window, stream)
-    assert window.load_complete and window.loaded_version == 40_000
+    assert window.stream.complete and window.loaded_version == 40_000
 
 
 def test_reducer_error_is_a_located_message(qtbot, window, demo_store, demo_connection, tmp_path):
@@ -120,7 +120,7 @@ def test_reducer_error_is_a_located_message(qtbot, window, demo_store, demo_conn
         window.use_reducer_file(str(reducer_file))  # reloads the open stream with it
     text = window.banner.text()
     assert "version 5" in text and "no fifth event allowed" in text and STREAM in text and "\n" not in text
-    assert window.loaded_version == 4 and not window.load_complete
+    assert window.loaded_version == 4 and not window.stream.complete
     assert window.state_view.shown_state() == {"last": 4}
 
 
@@ -136,10 +136,10 @@ def test_server_down_then_back(qtbot, window, ferretdb_factory):
         window.open_stream("user-1")
     text = window.banner.text()
     assert text.startswith("Loading 'user-1' failed") and "\n" not in text and "Traceback" not in text
-    assert window.isVisible() and not window.load_complete
+    assert window.isVisible() and not window.stream.complete
     server.start()
     open_stream(qtbot, window, "user-1")
-    assert window.load_complete and window.loaded_version == 50
+    assert window.stream.complete and window.loaded_version == 50
     with MongoStore(server.uri, "faults") as store:
         expected = thaw(reconstruct(store, "user-1", default_reducer(), version=50).state)
     assert thaw(window.state_view.shown_state()) == expected

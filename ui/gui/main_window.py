@@ -69,7 +69,7 @@ class MainWindow(QMainWindow):
         # a mouse drag moves the timeline's cursor several times in one event-loop turn: the state
         # is shown once per turn, for the last position
         self._show_timer = QTimer(self, singleShot=True, interval=0)
-        self._show_timer.timeout.connect(self.panes.show_cursor)
+        self._show_timer.timeout.connect(lambda: self.panes.show_cursor())
         session = self.session
         session.message.connect(self.show_message)
         session.connecting.connect(lambda label: self.status.connection.setText(f"Connecting to {label}…"))
@@ -238,6 +238,8 @@ class MainWindow(QMainWindow):
         stream.snapshots_changed.connect(self.snapshotsChanged.emit)
 
     def _stream_loaded(self, stream: OpenStream) -> None:
+        self._show_timer.stop()
+        self.panes.show_cursor()
         if self.panes.live_box.isChecked():
             self.live_timer.start()
         self.streamLoaded.emit(stream.stream_id)
@@ -248,7 +250,14 @@ class MainWindow(QMainWindow):
             stream.poll_live()  # one poll at a time, and never ahead of the user's own work
 
     def _cursor_moved(self, version: int) -> None:
-        self._show_timer.start()
+        stream = self.session.stream
+        # a drag moves the cursor many times in one turn, and so does a loading stream's every batch:
+        # those show once per turn; a key or a click shows at once
+        if self.timeline.cursor.moving or (stream is not None and stream.loading):
+            self._show_timer.start()
+        else:
+            self._show_timer.stop()
+            self.panes.show_cursor()
         self.cursorChanged.emit(version)
 
     def set_cursor(self, version: int, source: str = "") -> None:

@@ -142,7 +142,7 @@ class Panes(QWidget):
         self.streams.model.failed.connect(lambda error: session.notify(f"Listing streams failed: {first_line(error)}"))
         self.event_list.versionSelected.connect(lambda v: self._move(v))
         self.timeline.cursorMoved.connect(self._move)
-        self.timeline.cursorFinished.connect(self._move)
+        self.timeline.cursorFinished.connect(window.set_cursor)  # the drag's end shows at once
         self.state_view.pathSelected.connect(self._path_selected)
         self.field_history.jumpTo.connect(self._move)
         self.snapshot_panel.createRequested.connect(window.create_snapshot)

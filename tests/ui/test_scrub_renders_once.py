@@ -1,4 +1,4 @@
-"""Scrubbing stays cheap: a drag's moves within one event-loop turn render once, the last one;
+"""A scrub shows each state once: a drag's moves within one event-loop turn render once, the last one;
 the event list's cached texts follow appends, resets and integrity problems."""
 from __future__ import annotations
 
@@ -21,18 +21,19 @@ def expected_state(store, version: int):
     return thaw(reconstruct(store, STREAM, default_reducer(), version=version, use_snapshots=False).state)
 
 
-def test_moves_of_one_drag_turn_render_once_showing_the_last(qtbot, window, demo_store, demo_connection):
+def test_moves_of_one_drag_turn_render_once_showing_the_last(qtbot, window, demo_store, demo_connection, monkeypatch):
     connect(qtbot, window, demo_connection)
     open_stream(qtbot, window, STREAM)
     window.set_cursor(100)
     rendered = []
-    window.cursorChanged.connect(rendered.append)
+    show = window.panes.show_cursor
+    monkeypatch.setattr(window.panes, "show_cursor", lambda: (rendered.append(window.cursor), show()))
     window.timeline.cursor.moving = True  # what pyqtgraph sets while the mouse drags the line
     try:
         for version in (40, 41, 57, 60):
             window.timeline.cursorMoved.emit(version)
-        assert window.cursor == 100  # nothing rendered yet: the moves wait for the turn's end
-        qtbot.waitUntil(lambda: window.cursor == 60, timeout=5000)
+        assert rendered == []  # nothing rendered yet: the moves wait for the turn's end
+        qtbot.waitUntil(lambda: rendered == [60], timeout=5000)
         QApplication.processEvents()
     finally:
         window.timeline.cursor.moving = False
@@ -64,9 +65,9 @@ def test_showing_the_same_version_again_keeps_the_tree(qtbot, window, demo_store
     first = window.state_view.model.item(0, 0)
     window.set_cursor(50)
     assert window.state_view.model.item(0, 0) is first  # not rebuilt
-    window.compare_box.setChecked(True)  # another point of view: shown again
+    window.panes.compare_box.setChecked(True)  # another point of view: shown again
     assert window.state_view.title.text().startswith("Compare version")
-    window.compare_box.setChecked(False)
+    window.panes.compare_box.setChecked(False)
     window.set_cursor(51)
     assert thaw(window.state_view.shown_state()) == expected_state(demo_store, 51)
     assert window.state_view.tree_value() == expected_state(demo_store, 51)
