@@ -650,10 +650,12 @@ def _plan(spec: EventsSpec) -> _Plan:
     roles: dict[str, str] = {}
     wanted = [*spec.decode.items()]
     for path, encoding, role in ((spec.payload, spec.payload_encoding, "payload"), (spec.metadata, spec.metadata_encoding, "metadata")):
-        if path and path != REST and encoding != "bson":
-            for choice in path.split("|"):
-                wanted.append((choice.strip(), encoding))
-                roles[choice.strip()[len(PARENT):] if choice.strip().startswith(PARENT) else choice.strip()] = role
+        if not path or path == REST:
+            continue
+        for choice in (c.strip() for c in path.split("|")):
+            if encoding != "bson":
+                wanted.append((choice, encoding))
+            roles[choice[len(PARENT):] if choice.startswith(PARENT) else choice] = role
     for path, encoding in wanted:
         if path.startswith(PARENT):
             parent[path[len(PARENT):]] = encoding
@@ -879,7 +881,7 @@ def decode_commit(doc: Mapping[str, Any], layout: Layout, *, first_version: int 
         if spec.version == "commit" and path and bound is None:
             head.append(f"{path}: missing or not a whole number (commit version)")
     if first is None and last is not None:
-        first = last - len(elements) + 1
+        first = last - len(elements) + 1 if elements else last  # a broken array keeps its place at the last
     if first is None:
         first = first_version if first_version is not None else 1
     if last is not None and elements and last - first + 1 != len(elements):
