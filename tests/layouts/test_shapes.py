@@ -257,3 +257,18 @@ def test_home_grown_element_that_does_not_decode(tool_db, open_layout):
 def test_new_presets_print_back_to_themselves(preset):
     layout = load_layout(preset)
     assert parse_layout(layout.to_toml(), source=layout.source, default_name=preset) == layout
+
+
+def test_cli_reads_a_store_without_event_times_and_refuses_moments_in_one_line(tool_db, mongo_uri, mongo_db_name, capsys):
+    from ui.cli import main
+
+    insert(tool_db, docs.emmett_documents())
+    args = ["--uri", mongo_uri, "--db", mongo_db_name, "--layout", "emmett"]
+    capsys.readouterr()
+    assert main(["events", "shopping_cart:cart-1", *args]) == 0
+    printed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(e["version"], e["type"], e["time"]) for e in printed] == [
+        (i, kind, None) for i, (kind, _) in enumerate(docs.EMMETT_STREAMS[("shopping_cart", "cart-1")], start=1)]
+    assert main(["state", "shopping_cart:cart-1", "--at", "2024-03-01T10:00:00Z", *args]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "the emmett layout stores no event times" in err
