@@ -12,7 +12,8 @@ EMPTY: Mapping[str, Any] = {}
 class Event:
     """One recorded fact in a stream. ``version`` is 1-based and contiguous within its stream.
 
-    ``time`` is timezone-aware UTC, whatever the layout stored. ``problems`` lists what the
+    ``time`` is timezone-aware UTC, whatever the layout stored, or None when the store keeps no
+    time for its events (a layout without times: only versions place them). ``problems`` lists what the
     store could not decode for this event (a payload that is not JSON, a missing field, ...):
     the event is still shown, located, instead of breaking the whole stream.
     """
@@ -22,7 +23,7 @@ class Event:
     type: str
     data: Mapping[str, Any]
     metadata: Mapping[str, Any]
-    time: datetime
+    time: datetime | None
     stream_type: str = ""
     problems: tuple[str, ...] = ()
 
@@ -33,7 +34,7 @@ class Event:
         type: str,
         data: Mapping[str, Any],
         metadata: Mapping[str, Any],
-        time: datetime,
+        time: datetime | None,
         stream_type: str = "",
         problems: tuple[str, ...] = (),
     ):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import gc
+import math
 from array import array
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
@@ -132,6 +133,8 @@ _TIME = attrgetter("time")
 
 
 def _timestamp(moment: Any, previous: float) -> float:
+    if moment is None:
+        return math.nan  # the store keeps no time for this event: it has only its version
     try:
         return moment.timestamp()
     except (AttributeError, TypeError, ValueError, OverflowError):

@@ -239,14 +239,40 @@ class _Token:
         self.text = text
 
 
-def loads_json_text(text: str | bytes, *, nested: bool = False) -> Any:
-    """Decode JSON text with orjson; ``nested`` also decodes JSON text that was itself encoded as a JSON string.
+#: How many times text may have been encoded as a JSON string inside JSON (``json-in-json``).
+NESTED_LIMIT = 64
 
-    Raises :class:`CodecError` with one line when the text is not JSON or not UTF-8.
+
+def _plain_text(text: Any) -> str | bytes:
+    """A BSON binary (a ``bytes`` subclass orjson refuses), a bytearray or a memoryview as plain bytes."""
+    if isinstance(text, (bytes, bytearray, memoryview)):
+        return bytes(text)
+    raise CodecError(f"{type(text).__name__} is not text or bytes")
+
+
+def looks_like_json(value: Any) -> bool:
+    """Cheap test for text or bytes that may hold a JSON object or array (for sampling, not proof)."""
+    if isinstance(value, str):
+        head = value[:64].lstrip()[:1]
+        return head in ("{", "[") and value.rstrip()[-1:] in ("}", "]")
+    if isinstance(value, (bytes, bytearray)):
+        head = bytes(value[:64]).lstrip()[:1]
+        return head in (b"{", b"[") and bytes(value[-8:]).rstrip()[-1:] in (b"}", b"]")
+    return False
+
+
+def loads_json_text(text: str | bytes, *, nested: bool = False) -> Any:
+    """Decode JSON text (or JSON bytes, a BSON binary among them) with orjson.
+
+    ``nested`` also decodes JSON text that was itself encoded as a JSON string, as many times
+    as it was (up to ``NESTED_LIMIT``). Raises :class:`CodecError` with one line when the text
+    is not JSON or not UTF-8.
     """
+    if type(text) is not str and type(text) is not bytes:
+        text = _plain_text(text)
     value = _loads(text)
     depth = 0
-    while nested and isinstance(value, str) and depth < 4 and value.lstrip()[:1] in ("{", "["):
+    while nested and isinstance(value, str) and depth < NESTED_LIMIT and value.lstrip()[:1] in ("{", "[", '"'):
         try:
             value = _loads(value)
         except CodecError:

@@ -1,7 +1,7 @@
 """EDN text as Clojure writes it, decoded to plain Python values (keywords become their names)."""
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import edn_format
@@ -25,7 +25,7 @@ def _plain(value: Any) -> Any:
             return sorted(items)  # sets have no order; sorting makes replays comparable
         except TypeError:
             return items
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):  # vectors and lists (ImmutableList)
         return [_plain(v) for v in value]
     return value
 

@@ -5,11 +5,17 @@ A layout is never code. It names collections, field paths and encodings; ``decod
 not decode on the event (``Event.problems``), so one broken document never stops a stream.
 
 Paths are dotted (``Payload.Body._t``); a number indexes into an array; ``a | b`` takes the
-first that is present. In a commit layout, event paths are read inside each array element and
-a path starting with ``../`` is read on the commit document itself.
+first that is present. In a commit or stream layout, event paths are read inside each array
+element and a path starting with ``../`` is read on the enclosing document itself.
+
+Any field a layout reads may be encoded: ``decode`` names the fields held as JSON text, JSON in
+a binary, JSON text inside JSON text, or EDN, and a path that walks through one reads the
+decoded value (each field decoded once per document). ``events_encoding`` and
+``element_encoding`` say the same of a commit's array and of each of its elements.
 """
 from __future__ import annotations
 
+import fnmatch
 import re
 import tomllib
 from collections.abc import Mapping
@@ -25,7 +31,8 @@ UTC = timezone.utc
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 PRESETS_DIR = Path(__file__).with_name("presets")
 
-SHAPES = ("event", "commit")
+SHAPES = ("event", "commit", "stream")  # one document per event, per commit, per whole stream
+ARRAY_SHAPES = ("commit", "stream")
 VERSIONS = ("field", "commit", "none")
 TIME_FORMS = ("date", "iso", "epoch_s", "epoch_ms", "objectid")
 ENCODINGS = ("bson", "json", "json-in-json", "edn")
@@ -43,16 +50,20 @@ FILTER_OPERATORS = frozenset({"$eq", "$ne", "$in", "$nin", "$exists", "$gt", "$g
 class EventsSpec:
     """Where and how the events sit."""
 
-    collection: str
+    collection: str | tuple[str, ...]  # a name, a pattern with * (``emt:*``), or a list of either
     stream_id: tuple[str, ...]
     type: str
-    time: str
+    time: str  # "": the tool stores no time for its events
     filter: Mapping[str, Any] = field(default_factory=dict)
-    shape: str = "event"  # "event": one document per event; "commit": events in an array
-    events_field: str = ""  # commit shape: the array
+    shape: str = "event"  # "event": one document per event; "commit"/"stream": events in an array
+    events_field: str = ""  # commit and stream shapes: the array
+    events_encoding: str = "bson"  # how the array itself is stored (JSON text, JSON in a binary, ...)
+    element_encoding: str = "bson"  # how each element of the array is stored
+    decode: Mapping[str, str] = field(default_factory=dict)  # other encoded fields: path -> encoding
     stream_id_separator: str = "/"
     stream_type: str = ""  # a path; empty with no pattern: no stream type
     stream_type_pattern: str = ""  # a regex with one group, applied to the stream id
+    stream_type_from_collection: str = ""  # a regex with one group, applied to the collection's name
     version: str = "field"  # "field" | "commit" | "none"
     version_field: str = ""  # "field": the event's version; "commit": each element's (checked)
     commit_first: str = ""  # "commit": the commit's first version
@@ -80,6 +91,7 @@ class SnapshotsSpec:
     time: str = ""
     time_form: str = "date"
     state_encoding: str = "bson"
+    decode: Mapping[str, str] = field(default_factory=dict)  # encoded fields the paths walk through
     writable: bool = False
 
 
@@ -248,6 +260,11 @@ def _values(spec_type: type, table: Mapping[str, Any], prefix: str) -> dict[str,
         where = prefix + key
         if key in ("stream_id",):
             out[key] = _paths(value, where)
+        elif key == "collection":
+            names = _paths(value, where)
+            out[key] = names[0] if len(names) == 1 else names
+        elif key == "decode":
+            out[key] = _decode_table(value, where)
         elif key == "filter":
             out[key] = validate_filter(value, where)
         elif key == "version_base":
@@ -266,36 +283,59 @@ def _values(spec_type: type, table: Mapping[str, Any], prefix: str) -> dict[str,
     return out
 
 
+def _decode_table(value: Any, where: str) -> dict[str, str]:
+    if not isinstance(value, Mapping):
+        raise LayoutError(f"{where}: must be a table of field path = encoding")
+    out: dict[str, str] = {}
+    for path, encoding in value.items():
+        if not isinstance(path, str) or not path or "|" in path:
+            raise LayoutError(f"{where}: {path!r} is not one field path")
+        out[path] = _choice(encoding, f"{where}.{path}", ENCODINGS)
+    return out
+
+
 def _events_from(table: Mapping[str, Any]) -> EventsSpec:
     values = _values(EventsSpec, table, "events.")
-    for name in ("type", "time"):
-        if name not in values:
-            raise LayoutError(f"events.{name}: missing")
+    if "type" not in values:
+        raise LayoutError("events.type: missing")
+    if "time" not in values:
+        raise LayoutError('events.time: missing (write time = "" when the tool stores no time of its events)')
     spec = EventsSpec(**values)
     _choice(spec.shape, "events.shape", SHAPES)
     _choice(spec.version, "events.version", VERSIONS)
     _choice(spec.time_form, "events.time_form", TIME_FORMS)
-    _choice(spec.payload_encoding, "events.payload_encoding", ENCODINGS)
-    _choice(spec.metadata_encoding, "events.metadata_encoding", ENCODINGS)
-    if spec.shape == "commit" and not spec.events_field:
-        raise LayoutError("events.events_field: a commit layout needs the array's field")
-    if spec.version == "commit" and spec.shape != "commit":
-        raise LayoutError("events.version: 'commit' needs shape = 'commit'")
+    for name in ("payload_encoding", "metadata_encoding", "events_encoding", "element_encoding"):
+        _choice(getattr(spec, name), f"events.{name}", ENCODINGS)
+    if spec.shape in ARRAY_SHAPES and not spec.events_field:
+        raise LayoutError(f"events.events_field: a {spec.shape} layout needs the array's field")
+    if spec.shape == "event" and (spec.events_encoding != "bson" or spec.element_encoding != "bson"):
+        raise LayoutError("events.events_encoding: only a commit or stream layout has an events array")
+    if spec.version == "commit" and spec.shape not in ARRAY_SHAPES:
+        raise LayoutError("events.version: 'commit' needs shape = 'commit' or 'stream'")
+    if spec.version == "field" and spec.shape in ARRAY_SHAPES:
+        raise LayoutError(f"events.version: a {spec.shape} layout numbers its events by 'commit' (its revisions) "
+                          "or 'none' (counted in order); version_field then checks each element's own")
     if spec.version == "commit" and not (spec.commit_first or spec.commit_last):
         raise LayoutError("events.commit_first: a commit version needs commit_first or commit_last")
     if spec.version == "field" and not spec.version_field:
         raise LayoutError("events.version_field: missing (or set version = 'none' with order_by)")
     if spec.version == "none" and not spec.order_by:
         raise LayoutError("events.order_by: version = 'none' needs the field that orders events")
-    if spec.stream_type_pattern:
+    for name in ("stream_type_pattern", "stream_type_from_collection"):
+        text = getattr(spec, name)
+        if not text:
+            continue
         try:
-            pattern = re.compile(spec.stream_type_pattern)
+            pattern = re.compile(text)
         except re.error as error:
-            raise LayoutError(f"events.stream_type_pattern: not a regular expression: {error}") from None
+            raise LayoutError(f"events.{name}: not a regular expression: {error}") from None
         if pattern.groups != 1:
-            raise LayoutError("events.stream_type_pattern: needs exactly one group, the stream type")
-    if spec.payload == REST and spec.shape == "commit":
+            raise LayoutError(f"events.{name}: needs exactly one group, the stream type")
+    if spec.payload == REST and spec.shape != "event":
         raise LayoutError("events.payload: 'rest' is only for one document per event")
+    for name in collection_names(spec):
+        if "$" in name or "\x00" in name:
+            raise LayoutError(f"events.collection: {name!r} is not a collection name")
     return spec
 
 
@@ -343,6 +383,29 @@ def _section(title: str, spec: Any, default: Any, comments: Mapping[str, str], a
             lines.append(f"# {comment}")
         lines.append(f"{f.name} = {_toml_value(value)}")
     return lines
+
+
+def collection_names(spec: EventsSpec) -> tuple[str, ...]:
+    """The collection names and patterns an events spec names, as a tuple."""
+    return (spec.collection,) if isinstance(spec.collection, str) else tuple(spec.collection)
+
+
+def is_pattern(name: str) -> bool:
+    return "*" in name
+
+
+def matching_collections(spec: EventsSpec, existing: list[str] | set[str]) -> list[str]:
+    """The collections of ``existing`` the spec names (by name or ``*`` pattern), in name order.
+
+    A plain name is kept even when it does not exist yet, so reading an empty store reads nothing.
+    """
+    out: set[str] = set()
+    for name in collection_names(spec):
+        if is_pattern(name):
+            out.update(n for n in existing if fnmatch.fnmatchcase(n, name) and not n.startswith("system."))
+        else:
+            out.add(name)
+    return sorted(out)
 
 
 def _to_toml(layout: Layout, comments: Mapping[str, str]) -> str:
@@ -415,11 +478,15 @@ def top_fields(spec: EventsSpec) -> set[str]:
 
 
 def decode_value(raw: Any, encoding: str) -> Any:
-    """Decode a stored payload by its encoding; raise EventLensError with one line when it does not decode."""
+    """Decode a stored value by its encoding; raise EventLensError with one line when it does not decode.
+
+    Text encodings read text and bytes alike (JSON in a BSON binary is JSON); a value that is
+    already a document or an array passes through, as tools such as Axon store either.
+    """
     from store.codec import loads_json_text
 
     if encoding == "bson" or not isinstance(raw, (str, bytes)):
-        return raw  # text encodings also accept a subdocument: Axon stores either
+        return raw
     if encoding == "json":
         return loads_json_text(raw)
     if encoding == "json-in-json":
@@ -478,33 +545,198 @@ def _short(error: BaseException) -> str:
     return text[:160]
 
 
+# -- reading through encodings ---------------------------------------------------------------
+
+_FAILED = object()
+
+
+class Source:
+    """One stored document read through a layout's encodings; each encoded field is decoded once.
+
+    ``encodings`` maps a field path to its encoding; a path that walks through such a field
+    reads inside the decoded value. A field that does not decode is kept in ``failures`` (its
+    path -> the problem) and reads as missing.
+    """
+
+    __slots__ = ("doc", "encodings", "roles", "decoded", "failures")
+
+    def __init__(self, doc: Any, encodings: Mapping[str, str], roles: Mapping[str, str] | None = None):
+        self.doc = doc
+        self.encodings = encodings
+        self.roles = roles or {}
+        self.decoded: dict[str, Any] = {}
+        self.failures: dict[str, str] = {}
+
+    def get(self, path: str) -> Any:
+        """The value at ``path`` (``a | b``: the first present), decoding on the way, or ``MISSING``."""
+        if not self.encodings:
+            return get_path(self.doc, path)
+        for choice in path.split("|"):
+            value = self._one(choice.strip())
+            if value is not _MISSING:
+                return value
+        return _MISSING
+
+    def _one(self, path: str) -> Any:
+        encodings = self.encodings
+        if path not in encodings and not any(path.startswith(k + ".") for k in encodings):
+            return _get_one(self.doc, path)
+        value, prefix = self.doc, ""
+        for part in path.split("."):
+            value = _step(value, part)
+            if value is _MISSING:
+                return _MISSING
+            prefix = f"{prefix}.{part}" if prefix else part
+            encoding = encodings.get(prefix)
+            if encoding is not None and encoding != "bson":
+                value = self._decode(prefix, value, encoding)
+                if value is _MISSING:
+                    return _MISSING
+        return value
+
+    def _decode(self, prefix: str, raw: Any, encoding: str) -> Any:
+        found = self.decoded.get(prefix, _MISSING)
+        if found is _FAILED:
+            return _MISSING
+        if found is not _MISSING:
+            return found
+        try:
+            value = decode_value(raw, encoding)
+        except EventLensError as error:
+            what = self.roles.get(prefix, "field")
+            self.failures[prefix] = f"{what} does not decode as {encoding}: {_short(error)}"
+            self.decoded[prefix] = _FAILED
+            return _MISSING
+        self.decoded[prefix] = value
+        return value
+
+    def failure(self, path: str) -> tuple[str, str] | None:
+        """The encoded field on ``path`` that did not decode, with its problem, or None."""
+        for choice in path.split("|"):
+            choice = choice.strip()
+            for prefix, text in self.failures.items():
+                if choice == prefix or choice.startswith(prefix + "."):
+                    return prefix, text
+        return None
+
+
+def _step(value: Any, part: str) -> Any:
+    if isinstance(value, Mapping):
+        return value[part] if part in value else _MISSING
+    if isinstance(value, list) and part.isdigit():
+        index = int(part)
+        return value[index] if index < len(value) else _MISSING
+    return _MISSING
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What a spec decodes where, worked out once per layout."""
+
+    own: Mapping[str, str]  # the event document's (or the array element's) encoded fields
+    parent: Mapping[str, str]  # the enclosing commit's encoded fields (array shapes)
+    roles: Mapping[str, str]
+
+
+_PLANS: dict[int, tuple[EventsSpec, _Plan]] = {}
+
+
+def _plan(spec: EventsSpec) -> _Plan:
+    cached = _PLANS.get(id(spec))
+    if cached is not None and cached[0] is spec:
+        return cached[1]
+    own: dict[str, str] = {}
+    parent: dict[str, str] = {}
+    roles: dict[str, str] = {}
+    wanted = [*spec.decode.items()]
+    for path, encoding, role in ((spec.payload, spec.payload_encoding, "payload"), (spec.metadata, spec.metadata_encoding, "metadata")):
+        if not path or path == REST:
+            continue
+        for choice in (c.strip() for c in path.split("|")):
+            if encoding != "bson":
+                wanted.append((choice, encoding))
+            roles[choice[len(PARENT):] if choice.startswith(PARENT) else choice] = role
+    for path, encoding in wanted:
+        if path.startswith(PARENT):
+            parent[path[len(PARENT):]] = encoding
+        else:
+            own[path] = encoding
+    if spec.shape in ARRAY_SHAPES and spec.events_encoding != "bson":
+        parent[spec.events_field] = spec.events_encoding
+        roles.setdefault(spec.events_field, "events array")
+    if spec.shape == "event":
+        own.update(parent)  # an event document is its own enclosing document
+        parent = own
+    plan = _Plan(own, parent, roles)
+    if len(_PLANS) > 256:
+        _PLANS.clear()
+    _PLANS[id(spec)] = (spec, plan)
+    return plan
+
+
+def event_source(doc: Any, spec: EventsSpec) -> Source:
+    """A document of an event layout (or an enclosing commit of an array layout), read through its encodings."""
+    plan = _plan(spec)
+    return Source(doc, plan.parent, plan.roles)
+
+
+def snapshot_source(doc: Any, spec: SnapshotsSpec) -> Source:
+    """A snapshot document read through the encoded fields its paths walk through."""
+    return Source(doc, spec.decode)
+
+
+def commit_elements(commit: Source, spec: EventsSpec) -> tuple[list[Any] | None, str]:
+    """The commit's events array (decoded when encoded), or None and the problem."""
+    elements = commit.get(spec.events_field)
+    if elements is _MISSING or elements is None:
+        failed = commit.failure(spec.events_field)
+        return None, f"{failed[0]}: {failed[1]}" if failed else f"{spec.events_field}: missing (the commit's events)"
+    if not isinstance(elements, list):
+        return None, f"{spec.events_field}: {type(elements).__name__}, not an array (the commit's events)"
+    return elements, ""
+
+
 # -- decoding events -------------------------------------------------------------------------
 
 
 class _Reader:
     """Reads one event's fields, from an element and/or its commit, collecting problems."""
 
-    def __init__(self, doc: Mapping[str, Any], parent: Mapping[str, Any] | None, where: str):
-        self.doc, self.parent, self.where = doc, parent, where
+    def __init__(self, source: Source, parent: Source | None, where: str):
+        self.source, self.parent, self.where = source, parent, where
         self.problems: list[str] = []
-        self.decoded: dict[str, Any] = {}  # payload/metadata path -> decoded value
+        self._reported: set[str] = set()
+
+    def _of(self, path: str) -> tuple[Source | None, str]:
+        if path.startswith(PARENT):
+            return self.parent, path[len(PARENT):]
+        return self.source, path
 
     def get(self, path: str) -> Any:
-        if path.startswith(PARENT) and self.parent is not None:
-            return get_path(self.parent, path[len(PARENT):])
-        for prefix, value in self.decoded.items():
-            if path.startswith(prefix + "."):  # a path into decoded text, e.g. Metadata.event_name
-                return get_path(value, path[len(prefix) + 1:])
-        return get_path(self.doc, path)
+        source, inner = self._of(path)
+        if source is None:
+            return _MISSING
+        value = source.get(inner)
+        if value is _MISSING and source.failures:
+            failed = source.failure(inner)
+            if failed is not None and failed[0] not in self._reported:
+                self._reported.add(failed[0])
+                where = "" if source is not self.source else self.where
+                self.problems.append(f"{where}{failed[0]}: {failed[1]}")
+        return value
+
+    def failed(self, path: str) -> bool:
+        source, inner = self._of(path)
+        return source is not None and source.failure(inner) is not None
 
     def problem(self, path: str, text: str) -> None:
         self.problems.append(f"{self.where}{path}: {text}")
 
 
-def _stream_parts(doc: Mapping[str, Any], paths: tuple[str, ...], problems: list[str], where: str) -> list[Any]:
+def _stream_parts(source: Source, paths: tuple[str, ...], problems: list[str], where: str) -> list[Any]:
     parts = []
     for path in paths:
-        value = get_path(doc, path)
+        value = source.get(path)
         if value is MISSING or value is None:
             problems.append(f"{where}{path}: missing (stream id)")
             value = ""
@@ -512,20 +744,32 @@ def _stream_parts(doc: Mapping[str, Any], paths: tuple[str, ...], problems: list
     return parts
 
 
-def stream_type_of(spec: EventsSpec, stream_id: str, doc: Mapping[str, Any]) -> str:
+def stream_type_of(spec: EventsSpec, stream_id: str, doc: Any, collection: str = "") -> str:
+    """The stream type: a field's value, a part of the stream id, or a part of the collection's name."""
     if spec.stream_type:
-        value = get_path(doc, spec.stream_type)
-        return "" if value is MISSING or value is None else str(value)
+        value = doc.get(spec.stream_type) if isinstance(doc, Source) else get_path(doc, spec.stream_type)
+        if value is not MISSING and value is not None:
+            return str(value)
     if spec.stream_type_pattern:
         match = re.search(spec.stream_type_pattern, stream_id)
-        return match.group(1) if match else ""
+        if match:
+            return match.group(1)
+    if spec.stream_type_from_collection and collection:
+        match = re.search(spec.stream_type_from_collection, collection)
+        if match:
+            return match.group(1)
     return ""
 
 
-def _decode_fields(reader: _Reader, spec: EventsSpec, rest_of: Mapping[str, Any] | None) -> tuple[str, Any, Any, datetime]:
+def no_time(spec: EventsSpec) -> datetime | None:
+    """What an event without a readable time carries: None when the layout stores no times, else EPOCH."""
+    return None if not spec.time else EPOCH
+
+
+def _decode_fields(reader: _Reader, spec: EventsSpec, rest_of: Mapping[str, Any] | None) -> tuple[str, Any, Any, datetime | None]:
     # payload and metadata first: type and time may live inside them (EventFlow's metadata)
     payloads: list[Any] = []
-    for path, encoding, what in ((spec.payload, spec.payload_encoding, "payload"), (spec.metadata, spec.metadata_encoding, "metadata")):
+    for path, what in ((spec.payload, "payload"), (spec.metadata, "metadata")):
         if not path:
             payloads.append({})
             continue
@@ -533,21 +777,15 @@ def _decode_fields(reader: _Reader, spec: EventsSpec, rest_of: Mapping[str, Any]
             used = top_fields(spec)
             payloads.append({k: v for k, v in (rest_of or {}).items() if k not in used})
             continue
-        raw = reader.get(path)
-        if raw is MISSING or raw is None:
-            reader.problem(path, f"missing ({what})")
-            payloads.append({})
-            continue
-        try:
-            value = decode_value(raw, encoding)
-        except EventLensError as error:
-            reader.problem(path, f"{what} does not decode as {encoding}: {_short(error)}")
+        value = reader.get(path)
+        if value is MISSING or value is None:
+            if not reader.failed(path):
+                reader.problem(path, f"missing ({what})")
             payloads.append({})
             continue
         if not isinstance(value, Mapping):
             reader.problem(path, f"{what} is {type(value).__name__}, not a document")
             value = {"value": value}
-        reader.decoded[path] = value
         payloads.append(value)
     data, metadata = payloads
 
@@ -560,6 +798,8 @@ def _decode_fields(reader: _Reader, spec: EventsSpec, rest_of: Mapping[str, Any]
     else:
         event_type = str(raw_type)
 
+    if not spec.time:
+        return event_type, dict(data), dict(metadata), None  # the tool keeps no time of its events
     raw_time = reader.get(spec.time)
     if raw_time is MISSING or raw_time is None:
         reader.problem(spec.time, "missing (time)")
@@ -573,19 +813,21 @@ def _decode_fields(reader: _Reader, spec: EventsSpec, rest_of: Mapping[str, Any]
     return event_type, dict(data), dict(metadata), moment
 
 
-def decode_event(doc: Mapping[str, Any], layout: Layout, *, version: int | None = None) -> Event:
+def decode_event(doc: Mapping[str, Any], layout: Layout, *, version: int | None = None, collection: str = "") -> Event:
     """One document of a one-document-per-event layout as an Event; problems are recorded, never raised.
 
-    ``version`` numbers the event when the layout stores none (the store counts 1, 2, 3 in order).
+    ``version`` numbers the event when the layout stores none (the store counts 1, 2, 3 in order);
+    ``collection`` is where the document was read, for a stream type taken from its name.
     """
     spec = layout.events
+    source = event_source(doc, spec)
     problems: list[str] = []
-    parts = _stream_parts(doc, spec.stream_id, problems, "")
+    parts = _stream_parts(source, spec.stream_id, problems, "")
     stream_id = join_stream_id(parts, spec.stream_id_separator)
-    reader = _Reader(doc, None, "")
+    reader = _Reader(source, None, "")
     reader.problems = problems
     if spec.version == "field":
-        raw = get_path(doc, spec.version_field)
+        raw = reader.get(spec.version_field)
         try:
             if raw is MISSING:
                 raise ValueError("missing (version)")
@@ -596,14 +838,18 @@ def decode_event(doc: Mapping[str, Any], layout: Layout, *, version: int | None 
     else:
         number = version if version is not None else 0
     event_type, data, metadata, moment = _decode_fields(reader, spec, doc)
-    return Event(stream_id, number, event_type, data, metadata, moment, stream_type_of(spec, stream_id, doc), tuple(problems))
+    return Event(stream_id, number, event_type, data, metadata, moment, stream_type_of(spec, stream_id, source, collection),
+                 tuple(problems))
 
 
-def commit_bounds(doc: Mapping[str, Any], spec: EventsSpec) -> tuple[int | None, int | None]:
+def commit_bounds(doc: Any, spec: EventsSpec) -> tuple[int | None, int | None]:
     """A commit's first and last version as EventLens counts (from 1), None where absent or not a number."""
     out: list[int | None] = []
     for path in (spec.commit_first, spec.commit_last):
-        raw = get_path(doc, path) if path else MISSING
+        if not path:
+            out.append(None)
+            continue
+        raw = doc.get(path) if isinstance(doc, Source) else get_path(doc, path)
         try:
             out.append(None if raw is MISSING else _int_version(raw) - spec.version_base + 1)
         except ValueError:
@@ -611,46 +857,58 @@ def commit_bounds(doc: Mapping[str, Any], spec: EventsSpec) -> tuple[int | None,
     return out[0], out[1]
 
 
-def decode_commit(doc: Mapping[str, Any], layout: Layout, *, first_version: int | None = None) -> list[Event]:
-    """One commit document as its Events, numbered within the commit; disagreements become problems.
+def decode_commit(doc: Mapping[str, Any], layout: Layout, *, first_version: int | None = None,
+                  collection: str = "") -> list[Event]:
+    """One commit (or whole-stream) document as its Events, numbered in order; disagreements become problems.
 
-    ``first_version`` numbers the commit when the layout stores no version (counted by the store).
+    ``first_version`` numbers the commit when the layout stores no version (counted by the store;
+    a stream document counts from 1). A commit that names only its last revision starts at that
+    revision less its events.
     """
     spec = layout.events
+    plan = _plan(spec)
+    commit = Source(doc, plan.parent, plan.roles)
     head: list[str] = []
-    parts = _stream_parts(doc, spec.stream_id, head, "")
+    parts = _stream_parts(commit, spec.stream_id, head, "")
     stream_id = join_stream_id(parts, spec.stream_id_separator)
-    stream_type = stream_type_of(spec, stream_id, doc)
-    elements = get_path(doc, spec.events_field)
-    if elements is MISSING or not isinstance(elements, list):
-        what = "missing" if elements is MISSING else f"{type(elements).__name__}, not an array"
-        head.append(f"{spec.events_field}: {what} (the commit's events)")
+    stream_type = stream_type_of(spec, stream_id, commit, collection)
+    elements, trouble = commit_elements(commit, spec)
+    if elements is None:
+        head.append(trouble)
         elements = []
-    first, last = commit_bounds(doc, spec) if spec.version == "commit" else (first_version, None)
+    first, last = commit_bounds(commit, spec) if spec.version == "commit" else (first_version, None)
     for path, bound in ((spec.commit_first, first), (spec.commit_last, last)):
         if spec.version == "commit" and path and bound is None:
             head.append(f"{path}: missing or not a whole number (commit version)")
     if first is None and last is not None:
-        first = last - len(elements) + 1
+        first = last - len(elements) + 1 if elements else last  # a broken array keeps its place at the last
     if first is None:
         first = first_version if first_version is not None else 1
     if last is not None and elements and last - first + 1 != len(elements):
         head.append(f"{spec.events_field}: holds {len(elements)} events but the commit's versions are {first}..{last}")
+    empty_time = no_time(spec)
     if not elements:
         # Nothing to show but the problem: one placeholder event keeps it visible, located.
-        return [Event(stream_id, first, "", {}, {}, EPOCH, stream_type, tuple(head) or ("commit holds no events",))]
+        return [Event(stream_id, first, "", {}, {}, empty_time, stream_type, tuple(head) or ("commit holds no events",))]
     events = []
     for i, element in enumerate(elements):
         number = first + i
         where = f"{spec.events_field}.{i}."
+        if spec.element_encoding != "bson" and isinstance(element, (str, bytes)):
+            try:
+                element = decode_value(element, spec.element_encoding)
+            except EventLensError as error:
+                problems = [*head, f"{where[:-1]}: event does not decode as {spec.element_encoding}: {_short(error)}"]
+                events.append(Event(stream_id, number, "", {}, {}, empty_time, stream_type, tuple(problems)))
+                continue
         if not isinstance(element, Mapping):
             problems = [*head, f"{where[:-1]}: {type(element).__name__}, not a document"]
-            events.append(Event(stream_id, number, "", {}, {}, EPOCH, stream_type, tuple(problems)))
+            events.append(Event(stream_id, number, "", {}, {}, empty_time, stream_type, tuple(problems)))
             continue
-        reader = _Reader(element, doc, where)
+        reader = _Reader(Source(element, plan.own, plan.roles), commit, where)
         reader.problems = list(head)
         if spec.version_field:
-            raw = get_path(element, spec.version_field)
+            raw = reader.get(spec.version_field)
             try:
                 own = None if raw is MISSING else _int_version(raw) - spec.version_base + 1
             except ValueError as error:

@@ -1,15 +1,18 @@
 """Reading another tool's event store through a layout; EventLens never writes its events.
 
 There is no stream catalogue in a foreign store, so the stream list is built once per store
-(``refresh()`` rebuilds it): on MongoDB by one ``$group`` with ``$min``/``$max``; where the
-server lacks those accumulators (FerretDB v1) by a scan that projects only the id, version
-and time fields. Snapshots EventLens makes go to ``eventlens_snapshots``, marked with the
+(``refresh()`` rebuilds it): on MongoDB by one ``$group`` with ``$min``/``$max`` per collection;
+where the server lacks those accumulators (FerretDB v1), or the fields sit inside encoded text
+or an events array, by a scan that projects only the id, version and time fields (and the
+encoded fields or array that hold them). A layout may spread its events over several
+collections (a list or a ``prefix*`` pattern); each stream remembers the collections it is in. Snapshots EventLens makes go to ``eventlens_snapshots``, marked with the
 layout's name; the tool's own snapshot collection is written only when the layout opts in.
 """
 from __future__ import annotations
 
+import heapq
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
@@ -23,19 +26,23 @@ from model.event import Event, NewEvent, ReducerId, Snapshot, StreamInfo
 from model.ports import STREAM_SORTS, Capabilities, EventStore, StoreSize
 from store.codec import CODEC_OPTIONS, dumps_json
 from store.layout import (
+    ARRAY_SHAPES,
     EPOCH,
     MISSING,
     PARENT,
-    REST,
     Layout,
+    _plan,
     commit_bounds,
     decode_commit,
     decode_event,
     decode_time,
     decode_value,
-    get_path,
+    event_source,
     join_stream_id,
     load_layout,
+    matching_collections,
+    snapshot_source,
+    stream_type_of,
 )
 from store.mongo import translate_errors
 
@@ -43,6 +50,14 @@ UTC = timezone.utc
 OWN_SNAPSHOTS = "eventlens_snapshots"
 #: Codes a server answers with when an aggregation stage or accumulator is not implemented.
 _UNSUPPORTED = {238, 15952, 15947, 168, 40324}
+
+
+class NoEventTimes(EventLensError):
+    """A moment asked of a layout whose tool stores no time for its events."""
+
+    def __init__(self, layout: str, stream_id: str):
+        super().__init__(f"the {layout} layout stores no event times, so no moment can be placed in stream "
+                         f"{stream_id!r}: give a version instead")
 
 
 class ForeignWriteRefused(ReadOnlyError):
@@ -64,6 +79,11 @@ class _Entry:
     last_version: int = 0
     first_time: datetime | None = None
     last_time: datetime | None = None
+    collections: list[str] = field(default_factory=list)  # where its documents are, in name order
+
+    def seen_in(self, collection: str) -> None:
+        if collection not in self.collections:  # a stream is in one collection, rarely a few
+            self.collections.append(collection)
 
     def add(self, version: int, moment: datetime | None) -> None:
         self.events += 1
@@ -73,9 +93,9 @@ class _Entry:
             self.first_time = moment if self.first_time is None else min(self.first_time, moment)
             self.last_time = moment if self.last_time is None else max(self.last_time, moment)
 
-    def add_span(self, first: int, last: int, times: list[datetime]) -> None:
+    def add_span(self, first: int, last: int, times: list[datetime | None]) -> None:
         """A commit's events first..last, counted from its bounds without reading the array."""
-        known = [t for t in times if t != EPOCH]
+        known = [t for t in times if t is not None and t != EPOCH]
         self.add(first, min(known) if known else None)
         if last > first:
             self.add(last, max(known) if known else None)
@@ -102,7 +122,7 @@ class LayoutStore(EventStore):
         self._client = client
         self._owns_client = owns_client
         self._db = client.get_database(db_name, codec_options=CODEC_OPTIONS)
-        self._events = self._db[layout.events.collection]
+        self._names: list[str] | None = None  # the collections the layout names, found on first use
         self._tool_snapshots = self._db[layout.snapshots.collection] if layout.snapshots else None
         self._own_snapshots = self._db[OWN_SNAPSHOTS]
         self._catalogue: dict[str, _Entry] | None = None
@@ -197,8 +217,21 @@ class LayoutStore(EventStore):
 
     # -- the catalogue -----------------------------------------------------------
     def refresh(self) -> None:
-        """Forget the cached stream list; the next call rebuilds it from the collection."""
+        """Forget the cached stream list (and the collections a pattern matched); the next call rebuilds it."""
         self._catalogue = None
+        self._names = None
+
+    def collections(self) -> list[str]:
+        """The collections holding this layout's events: its names, and those its patterns match now."""
+        if self._names is None:
+            from store.layout import collection_names, is_pattern
+
+            existing: list[str] = []
+            if any(is_pattern(n) for n in collection_names(self.layout.events)):
+                with self._errors("list collections"):
+                    existing = self._db.list_collection_names()
+            self._names = matching_collections(self.layout.events, existing)
+        return self._names
 
     def _entries(self) -> dict[str, _Entry]:
         if self._catalogue is None:
@@ -207,121 +240,146 @@ class LayoutStore(EventStore):
         return self._catalogue
 
     def _build_catalogue(self) -> dict[str, _Entry]:
-        if self._can_group() and self._group_minmax is not False:
-            try:
-                entries = self._grouped()
-                self._group_minmax = True
-                return entries
-            except OperationFailure as error:
-                if error.code not in _UNSUPPORTED and (error.details or {}).get("codeName") != "NotImplemented":
-                    raise
-                self._group_minmax = False  # FerretDB v1: no $min/$max in $group; scan instead
-        return self._scanned()
+        entries: dict[str, _Entry] = {}
+        for name in self.collections():
+            if self._can_group() and self._group_minmax is not False:
+                try:
+                    self._grouped(name, entries)
+                    self._group_minmax = True
+                    continue
+                except OperationFailure as error:
+                    if error.code not in _UNSUPPORTED and (error.details or {}).get("codeName") != "NotImplemented":
+                        raise
+                    self._group_minmax = False  # FerretDB v1: no $min/$max in $group; scan instead
+            self._scanned(name, entries)
+        return entries
 
     def _can_group(self) -> bool:
-        """$group gives the list directly when id, version and time are plain top-level values."""
+        """$group gives the list directly when id, version and time are plain values outside encoded text."""
         spec = self.layout.events
         paths = [*spec.stream_id, spec.time, spec.stream_type]
         if spec.version == "field":
             paths.append(spec.version_field)
-        encoded = [p for p, e in ((spec.payload, spec.payload_encoding), (spec.metadata, spec.metadata_encoding)) if p and e != "bson"]
+        encoded = list(_plan(spec).own)
         return (spec.shape == "event" and spec.version != "none"
                 and not any("|" in p for p in paths if p)
-                and not any(p.startswith(e + ".") for p in paths if p for e in encoded))
+                and not any(p == e or p.startswith(e + ".") for p in paths if p for e in encoded))
 
-    def _grouped(self) -> dict[str, _Entry]:
+    def _grouped(self, name: str, entries: dict[str, _Entry]) -> None:
         spec = self.layout.events
         key = {f"p{i}": f"${path}" for i, path in enumerate(spec.stream_id)}
         group: dict[str, Any] = {
             "_id": key, "n": {"$sum": 1},
             "vmin": {"$min": f"${spec.version_field}"}, "vmax": {"$max": f"${spec.version_field}"},
-            "tmin": {"$min": f"${spec.time}"}, "tmax": {"$max": f"${spec.time}"},
         }
+        if spec.time:
+            group.update(tmin={"$min": f"${spec.time}"}, tmax={"$max": f"${spec.time}"})
         if spec.stream_type:
             group["st"] = {"$max": f"${spec.stream_type}"}
         pipeline = [{"$match": dict(spec.filter)}, {"$group": group}] if spec.filter else [{"$group": group}]
-        entries: dict[str, _Entry] = {}
-        for row in self._events.aggregate(pipeline, allowDiskUse=True):
+        for row in self._db[name].aggregate(pipeline, allowDiskUse=True):
             parts = tuple(row["_id"].get(f"p{i}") for i in range(len(spec.stream_id)))
             sid = join_stream_id(list(parts), spec.stream_id_separator)
-            entry = _Entry(sid, parts, _stream_type(self.layout, sid, row.get("st")), int(row["n"]))
-            entry.first_version = _version_or_zero(row.get("vmin"), spec.version_base)
-            entry.last_version = _version_or_zero(row.get("vmax"), spec.version_base)
-            entry.first_time, entry.last_time = _time_or_none(row.get("tmin"), spec.time_form), _time_or_none(row.get("tmax"), spec.time_form)
-            entries[sid] = entry
-        return entries
+            found = _Entry(sid, parts, _stream_type(self.layout, sid, row.get("st"), name), int(row["n"]))
+            found.first_version = _version_or_zero(row.get("vmin"), spec.version_base)
+            found.last_version = _version_or_zero(row.get("vmax"), spec.version_base)
+            found.first_time, found.last_time = _time_or_none(row.get("tmin"), spec.time_form), _time_or_none(row.get("tmax"), spec.time_form)
+            entry = entries.get(sid)
+            if entry is None:
+                entries[sid] = entry = found
+            else:  # the same stream in several collections: one entry
+                entry.events += found.events
+                entry.first_version = min(entry.first_version or found.first_version, found.first_version or entry.first_version)
+                entry.last_version = max(entry.last_version, found.last_version)
+                for moment in (found.first_time, found.last_time):
+                    if moment is not None:
+                        entry.first_time = moment if entry.first_time is None else min(entry.first_time, moment)
+                        entry.last_time = moment if entry.last_time is None else max(entry.last_time, moment)
+            entry.seen_in(name)
 
     def _projection(self) -> dict[str, int]:
-        """Only what the stream list needs: id, type, version and time fields (and the text holding them)."""
+        """Only what the stream list needs: id, type, version and time fields (and the encoded text holding them)."""
         spec = self.layout.events
+        plan = _plan(spec)
         roots: set[str] = set()
         element_paths: set[str] = set()
-        encoded = [p for p in (spec.payload, spec.metadata) if p and p != REST]
+        array = spec.shape in ARRAY_SHAPES
+        whole_array = array and (spec.events_encoding != "bson" or spec.element_encoding != "bson")
 
-        def want(path: str) -> None:
+        def through(choice: str, encodings: Mapping[str, str]) -> str:
+            # a path into encoded text needs the whole encoded field
+            holders = [k for k in encodings if choice == k or choice.startswith(k + ".")]
+            return min(holders, key=len) if holders else choice
+
+        def want(path: str, in_element: bool) -> None:
             for choice in path.split("|"):
                 choice = choice.strip()
                 if not choice:
                     continue
-                for holder in encoded:  # a path into encoded text needs the whole text
-                    if choice.startswith(holder + "."):
-                        choice = holder
-                if spec.shape == "commit" and path in (spec.type, spec.time, spec.version_field):
-                    if choice.startswith(PARENT):
-                        roots.add(choice[len(PARENT):].split(".")[0])
-                    else:
-                        element_paths.add(f"{spec.events_field}.{choice}")
+                if choice.startswith(PARENT) or (array and not in_element):
+                    choice = choice[len(PARENT):] if choice.startswith(PARENT) else choice
+                    roots.add(through(choice, plan.parent).split(".")[0])
+                elif not array:
+                    roots.add(through(choice, plan.own).split(".")[0])
+                elif whole_array:
+                    roots.add(spec.events_field.split(".")[0])
                 else:
-                    roots.add(choice.split(".")[0])
+                    element_paths.add(f"{spec.events_field}.{through(choice, plan.own)}")
 
-        for path in (*spec.stream_id, spec.stream_type, spec.time):
-            want(path)
+        for path in (*spec.stream_id, spec.stream_type):
+            if path:
+                want(path, False)
+        if spec.time:
+            want(spec.time, True)
         if spec.version == "field":
-            want(spec.version_field)
+            want(spec.version_field, False)
         for path in (spec.commit_first, spec.commit_last, spec.order_by):
             if path:
-                roots.add(path.split(".")[0])
-        if spec.shape == "commit":
-            if spec.version != "commit":
-                roots.add(spec.events_field)  # counting needs the array itself
-            elif not element_paths:
-                element_paths.add(f"{spec.events_field}.{spec.version_field or spec.type}")
+                want(path, False)
+        if array:
+            if spec.version_field:
+                want(spec.version_field, True)
+            if not element_paths and not whole_array:
+                # no field of the elements is needed but their number: one small field keeps it
+                element_paths.add(f"{spec.events_field}.{spec.type.split('|')[0].strip()}")
+            if whole_array:
+                roots.add(spec.events_field.split(".")[0])
         projection = {r: 1 for r in roots}
         for path in element_paths:
             if path.split(".")[0] not in roots:
                 projection[path] = 1
         return projection
 
-    def _scanned(self) -> dict[str, _Entry]:
+    def _scanned(self, name: str, entries: dict[str, _Entry]) -> None:
         spec = self.layout.events
-        entries: dict[str, _Entry] = {}
         counters: dict[str, int] = {}
-        cursor = self._events.find(dict(spec.filter), self._projection(), batch_size=5000)
+        cursor = self._db[name].find(dict(spec.filter), self._projection(), batch_size=5000)
         if spec.version == "none":
             cursor = cursor.sort([(spec.order_by, ASCENDING)])
+        array = spec.shape in ARRAY_SHAPES
         for doc in cursor:
-            parts = tuple(get_path(doc, p) for p in spec.stream_id)
-            parts = tuple(None if p is MISSING else p for p in parts)
+            source = event_source(doc, spec)
+            parts = tuple(None if p is MISSING else p for p in (source.get(path) for path in spec.stream_id))
             sid = join_stream_id(list(parts), spec.stream_id_separator)
             entry = entries.get(sid)
             if entry is None:
-                entry = entries[sid] = _Entry(sid, parts, _stream_type(self.layout, sid, get_path(doc, spec.stream_type) if spec.stream_type else None))
-            if spec.shape == "commit":
+                entry = entries[sid] = _Entry(sid, parts, stream_type_of(spec, sid, source, name))
+            entry.seen_in(name)
+            if array:
                 if spec.version == "commit":
-                    first, last = commit_bounds(doc, spec)
-                    times = [e.time for e in decode_commit(doc, self.layout)]
+                    first, last = commit_bounds(source, spec)
                     if first is not None and last is not None and last >= first:
+                        times = [e.time for e in decode_commit(doc, self.layout, collection=name)] if spec.time else []
                         entry.add_span(first, last, times)
                         continue
-                for event in decode_commit(doc, self.layout, first_version=counters.get(sid, 0) + 1):
+                for event in decode_commit(doc, self.layout, first_version=counters.get(sid, 0) + 1, collection=name):
                     entry.add(event.version, event.time)
                     counters[sid] = event.version
             else:
                 number = counters.get(sid, 0) + 1
                 counters[sid] = number
-                event = decode_event(doc, self.layout, version=number)
+                event = decode_event(doc, self.layout, version=number, collection=name)
                 entry.add(event.version, event.time)
-        return entries
 
     # -- the stream list ---------------------------------------------------------
     def stream(self, stream_id: str) -> StreamInfo | None:
@@ -377,11 +435,20 @@ class LayoutStore(EventStore):
     def read(self, stream_id: str, *, from_version: int = 1, to_version: int | None = None,
              since: datetime | None = None, until: datetime | None = None, batch_size: int = 1000) -> Iterator[list[Event]]:
         spec = self.layout.events
+        if (since is not None or until is not None) and not spec.time:
+            raise NoEventTimes(self.layout.name, stream_id)
         query = self._id_query(stream_id, spec.stream_id, spec.stream_id_separator, spec.filter)
         from_version = max(1, from_version)
         batch: list[Event] = []
         with self._errors(f"read stream {stream_id!r}"):
-            for event in self._decoded(query, from_version, to_version):
+            entry = (self._catalogue or {}).get(stream_id)
+            names = entry.collections if entry is not None and entry.collections else self.collections()
+            if len(names) == 1:
+                events = self._decoded(names[0], query, from_version, to_version)
+            else:  # a stream in several collections (or not listed yet): each in order, merged by version
+                events = heapq.merge(*(self._decoded(n, query, from_version, to_version) for n in names),
+                                     key=lambda e: e.version)
+            for event in events:
                 if event.version < from_version:
                     continue
                 if to_version is not None and event.version > to_version:
@@ -395,8 +462,9 @@ class LayoutStore(EventStore):
         if batch:
             yield batch
 
-    def _decoded(self, query: dict[str, Any], from_version: int, to_version: int | None) -> Iterator[Event]:
+    def _decoded(self, name: str, query: dict[str, Any], from_version: int, to_version: int | None) -> Iterator[Event]:
         spec = self.layout.events
+        collection = self._db[name]
         if spec.version == "field":
             ranged = dict(query)
             bounds: dict[str, Any] = {}
@@ -406,35 +474,37 @@ class LayoutStore(EventStore):
                 bounds["$lte"] = to_version - 1 + spec.version_base
             if bounds:  # without bounds, documents whose version is broken still show, with a problem
                 ranged = {"$and": [query, {spec.version_field: bounds}]}
-            for doc in self._events.find(ranged).sort([(spec.version_field, ASCENDING), ("_id", ASCENDING)]):
-                yield decode_event(doc, self.layout)
+            for doc in collection.find(ranged).sort([(spec.version_field, ASCENDING), ("_id", ASCENDING)]):
+                yield decode_event(doc, self.layout, collection=name)
         elif spec.version == "commit":
             ranged = dict(query)
             if from_version > 1 and spec.commit_last:
                 ranged = {"$and": [query, {spec.commit_last: {"$gte": from_version - 1 + spec.version_base}}]}
             order = spec.commit_first or spec.commit_last
-            for doc in self._events.find(ranged).sort([(order, ASCENDING), ("_id", ASCENDING)]):
-                yield from decode_commit(doc, self.layout)
+            for doc in collection.find(ranged).sort([(order, ASCENDING), ("_id", ASCENDING)]):
+                yield from decode_commit(doc, self.layout, collection=name)
         else:
             # Versions are positions in order: skip on the server to start at from_version.
-            cursor = self._events.find(query).sort([(spec.order_by, ASCENDING)])
+            cursor = collection.find(query).sort([(spec.order_by, ASCENDING)])
             if spec.shape == "event":
                 if from_version > 1:
                     cursor = cursor.skip(from_version - 1)
                 for number, doc in enumerate(cursor, start=from_version):
-                    yield decode_event(doc, self.layout, version=number)
+                    yield decode_event(doc, self.layout, version=number, collection=name)
             else:
                 number = 0
                 for doc in cursor:
-                    events = decode_commit(doc, self.layout, first_version=number + 1)
+                    events = decode_commit(doc, self.layout, first_version=number + 1, collection=name)
                     number = events[-1].version if events else number
                     yield from events
 
     def version_at(self, stream_id: str, moment: datetime) -> int:
+        if not self.layout.events.time:
+            raise NoEventTimes(self.layout.name, stream_id)
         found = 0
         for batch in self.read(stream_id):
             for event in batch:
-                if event.time <= moment and event.version > found:
+                if event.time is not None and event.time <= moment and event.version > found:
                     found = event.version
         return found
 
@@ -452,12 +522,12 @@ class LayoutStore(EventStore):
         for doc in self._tool_snapshots.find(query):
             moment = None
             if spec.time:
-                raw = get_path(doc, spec.time)
+                raw = snapshot_source(doc, spec).get(spec.time)
                 moment = None if raw is MISSING else _time_or_none(raw, spec.time_form)
             if moment is None and isinstance(doc.get("_id"), ObjectId):
                 moment = doc["_id"].generation_time
             if spec.version:
-                version = _version_or_zero(get_path(doc, spec.version), spec.version_base)
+                version = _version_or_zero(snapshot_source(doc, spec).get(spec.version), spec.version_base)
                 out.append(self._snapshot_from(stream_id, doc, version, moment))
             else:
                 placed.append((doc, moment))
@@ -465,7 +535,7 @@ class LayoutStore(EventStore):
             times = self._event_times(stream_id)
             for doc, moment in placed:
                 # No version stored: the state includes every event recorded at or before its time.
-                version = max((v for v, t in times if moment is not None and t <= moment), default=0)
+                version = max((v for v, t in times if moment is not None and t is not None and t <= moment), default=0)
                 out.append(self._snapshot_from(stream_id, doc, version, moment))
         return out
 
@@ -475,8 +545,12 @@ class LayoutStore(EventStore):
     def _snapshot_from(self, stream_id: str, doc: Mapping[str, Any], version: int, moment: datetime | None) -> Snapshot:
         spec = self.layout.snapshots
         assert spec is not None
-        raw = get_path(doc, spec.state)
+        source = snapshot_source(doc, spec)
+        raw = source.get(spec.state)
         try:
+            failed = source.failure(spec.state) if raw is MISSING else None
+            if failed is not None:
+                raise EventLensError(failed[1])
             if raw is MISSING or raw is None:
                 raise EventLensError(f"{spec.state}: missing")
             state = decode_value(raw, spec.state_encoding)
@@ -524,14 +598,11 @@ def _first_line(error: BaseException) -> str:
     return text[:200]
 
 
-def _stream_type(layout: Layout, stream_id: str, raw: Any) -> str:
+def _stream_type(layout: Layout, stream_id: str, raw: Any, collection: str) -> str:
     spec = layout.events
-    if spec.stream_type:
-        return "" if raw is None or raw is MISSING else str(raw)
-    if spec.stream_type_pattern:
-        match = re.search(spec.stream_type_pattern, stream_id)
-        return match.group(1) if match else ""
-    return ""
+    if spec.stream_type and raw is not None and raw is not MISSING:
+        return str(raw)
+    return stream_type_of(spec, stream_id, {}, collection)  # the id's pattern, else the collection's name
 
 
 def _version_or_zero(raw: Any, base: int) -> int:

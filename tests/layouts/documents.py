@@ -184,3 +184,141 @@ def eventflow_documents() -> tuple[list[dict], list[dict]]:
         "Metadata": json.dumps({"snapshot_name": "ThingySnapshot", "snapshot_version": "1"}),
     }]
     return events, snapshots
+
+
+# -- Emmett (@event-driven-io/emmett-mongodb) ------------------------------------------------
+# mongoDBEventStore.ts appendToStream: one document per stream, upserted with
+# $push {messages: {$each: [{type, data, metadata: {messageId, streamName, streamPosition,
+# correlationId, causationId, traceId, spanId, ...}}]}}, $set metadata.updatedAt and
+# metadata.streamPosition, $setOnInsert streamName, metadata.streamId/streamType/createdAt;
+# positions are BigInt (BSON int64) from 1. Collections: emt:<streamType> by default
+# (COLLECTION_PER_STREAM_TYPE), emt:streams for SINGLE_COLLECTION. No message has a time.
+
+EMMETT_STREAMS = {
+    # (stream type, id) -> [(type, data)]
+    ("shopping_cart", "cart-1"): [("ProductItemAdded", {"productId": "shoes-1", "quantity": 2, "price": 99.99}),
+                                  ("ProductItemAdded", {"productId": "hat-7", "quantity": 1, "price": 15}),
+                                  ("DiscountApplied", {"percent": 10}),
+                                  ("ShoppingCartConfirmed", {"confirmedAt": "2024-03-01T10:00:00.000Z"})],
+    ("shopping_cart", "cart-2"): [("ProductItemAdded", {"productId": "socks-3", "quantity": 5, "price": 4.5})],
+    ("guest_stay", "stay-9"): [("GuestCheckedIn", {"guestId": "g-1", "room": "101"}),
+                               ("GuestCheckedOut", {"guestId": "g-1"})],
+}
+
+
+def emmett_stream(stream_type: str, stream_id: str, events: list[tuple[str, dict]], n: int) -> dict:
+    name = f"{stream_type}:{stream_id}"
+    messages = []
+    for position, (kind, data) in enumerate(events, start=1):
+        messages.append({"type": kind, "data": data, "metadata": {
+            "messageId": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{name}/{position}")), "streamName": name,
+            "streamPosition": Int64(position), "correlationId": str(uuid.UUID(int=n)), "causationId": None,
+            "traceId": f"{n:032x}", "spanId": f"{position:016x}"}})
+    return {"_id": oid(at(n), n), "streamName": name, "messages": messages,
+            "metadata": {"streamId": stream_id, "streamType": stream_type, "streamPosition": Int64(len(events)),
+                         "createdAt": at(n), "updatedAt": at(n + len(events))},
+            "projections": {}}
+
+
+def emmett_documents() -> dict[str, list[dict]]:
+    """Collection name -> stream documents, as the default COLLECTION_PER_STREAM_TYPE storage writes them."""
+    out: dict[str, list[dict]] = {}
+    for n, ((stream_type, stream_id), events) in enumerate(EMMETT_STREAMS.items(), start=1):
+        out.setdefault(f"emt:{stream_type}", []).append(emmett_stream(stream_type, stream_id, events, n))
+    return out
+
+
+# -- akka-persistence-mongo ------------------------------------------------------------------
+# ScalaDriverSerializers.serializeAtom: {_id: ObjectId, pid, from, to, events: [...], v: 1}
+# (and _tg when tagged); each event {v: 1, pid, sn, _t: hint, p: payload, ...}: hint "bson" with a
+# BSON document, or "ser" with the serialized bytes and _h (class name), _sm (manifest), _si
+# (serializer id); then manifest and _w (writer uuid) when set. No event carries a time.
+# Suffixed collection names: akka_persistence_journal_<suffix> (MongoPersistence.appendSuffixToName).
+
+AKKA_WRITER = "5e0f4f5e-6a57-4f0b-8f1e-3c1d7f2b9a10"
+
+
+def akka_event(pid: str, sn: int, payload: dict, cls: str | None) -> dict:
+    event: dict = {"v": 1, "pid": pid, "sn": Int64(sn)}
+    if cls is None:
+        event.update({"_t": "bson", "p": payload})
+    else:  # the Jackson JSON serializer's bytes
+        event.update({"_t": "ser", "p": Binary(json.dumps(payload, separators=(",", ":")).encode(), 0),
+                      "_h": cls, "_sm": cls, "_si": 31})
+    event["_w"] = AKKA_WRITER
+    return event
+
+
+def akka_atom(pid: str, first: int, events: list[tuple[dict, str | None]], minute: float, n: int) -> dict:
+    return {"_id": oid(at(minute), n), "pid": pid, "from": Int64(first), "to": Int64(first + len(events) - 1),
+            "events": [akka_event(pid, first + i, payload, cls) for i, (payload, cls) in enumerate(events)], "v": 1}
+
+
+def akka_documents() -> dict[str, list[dict]]:
+    """A typed entity in the plain journal and classic persistence ids in a suffixed collection."""
+    account = "Account|acc-1"
+    return {
+        "akka_persistence_journal": [
+            akka_atom(account, 1, [({"owner": "ada"}, "bank.AccountOpened"), ({"amount": 50}, "bank.Deposited")], 0, 1),
+            akka_atom(account, 3, [({"amount": 20}, "bank.Withdrawn")], 2, 2),
+        ],
+        "akka_persistence_journal_carts": [
+            akka_atom("cart-7", 1, [({"kind": "ItemAdded", "item": "pen"}, None)], 1, 3),
+            akka_atom("cart-7", 2, [({"kind": "ItemAdded", "item": "ink"}, None), ({"kind": "CheckedOut"}, None)], 3, 4),
+        ],
+    }
+
+
+# -- Aett (aett-mongodb, Python) -------------------------------------------------------------
+# aett.storage.synchronous.mongodb.CommitStore.commit (aett 3.x): {TenantId, StreamId,
+# StreamRevision (the last event's revision), CommitId (text), CommitSequence, CommitStamp
+# (epoch seconds), Headers: to_json(headers), Events: to_json([{body, headers: {topic}}]),
+# CheckpointToken}; pydantic_core.to_json gives bytes, which pymongo stores as a binary.
+# aett-mongodb 1.x (jsonpickle): Headers and Events JSON text, and each event's headers and
+# body ({"$type": topic, source, timestamp, version, ...}) JSON text again.
+
+
+def aett_body(source: str, minute: float, version: int, fields: dict) -> dict:
+    stamp = at(minute).strftime("%Y-%m-%dT%H:%M:%SZ")  # pydantic's JSON for an aware UTC datetime
+    return {"source": source, "timestamp": stamp, "correlation_id": None, "version": version, **fields}
+
+
+def aett_commit(tenant: str, stream: str, revision_before: int, sequence: int, checkpoint: int,
+                events: list[tuple[str, float, dict]]) -> dict:
+    """aett 3.x: the events as JSON bytes, each {"body": {...}, "headers": {"topic": ...}}."""
+    messages = [{"body": aett_body(stream, minute, revision_before + i, fields), "headers": {"topic": topic}}
+                for i, (topic, minute, fields) in enumerate(events)]
+    compact = (",", ":")
+    return {"_id": oid(at(events[-1][1]), checkpoint), "TenantId": tenant, "StreamId": stream,
+            "StreamRevision": revision_before + len(events), "CommitId": str(uuid.UUID(int=checkpoint)),
+            "CommitSequence": sequence, "CommitStamp": int(at(events[-1][1]).timestamp()),
+            "Headers": Binary(json.dumps({}, separators=compact).encode(), 0),
+            "Events": Binary(json.dumps(messages, separators=compact).encode(), 0), "CheckpointToken": checkpoint}
+
+
+def aett1_commit(tenant: str, stream: str, revision_before: int, sequence: int, checkpoint: int,
+                 events: list[tuple[str, float, dict]]) -> dict:
+    """aett-mongodb 1.x: jsonpickle text all the way down (datetimes as isoformat())."""
+    messages = []
+    for i, (topic, minute, fields) in enumerate(events):
+        body = {"$type": topic, "source": stream, "timestamp": at(minute).isoformat(), "version": revision_before + i, **fields}
+        messages.append({"headers": json.dumps({"topic": topic}), "body": json.dumps(body)})
+    return {"_id": oid(at(events[-1][1]), checkpoint), "TenantId": tenant, "StreamId": stream,
+            "StreamRevision": revision_before + len(events), "CommitId": str(uuid.UUID(int=checkpoint)),
+            "CommitSequence": sequence, "CommitStamp": int(at(events[-1][1]).timestamp()),
+            "Headers": json.dumps({}), "Events": json.dumps(messages), "CheckpointToken": checkpoint}
+
+
+def aett_documents() -> tuple[list[dict], list[dict]]:
+    commits = [
+        aett_commit("shop", "cart-1", 0, 1, 1, [("CartCreated", 0, {"owner": "ada"}), ("ItemAdded", 0, {"sku": "a", "qty": 2})]),
+        aett_commit("shop", "cart-2", 0, 1, 2, [("CartCreated", 1, {"owner": "bob"})]),
+        aett_commit("shop", "cart-1", 2, 2, 3, [("ItemAdded", 2, {"sku": "b", "qty": 1})]),
+        aett1_commit("legacy", "cart-9", 0, 1, 4, [("CartCreated", 3, {"owner": "cleo"}), ("ItemAdded", 4, {"sku": "z", "qty": 3})]),
+    ]
+    memento = {"id": "cart-1", "version": 2, "payload": {"owner": "ada", "sku": "a", "qty": 2}}
+    snapshots = [{"_id": oid(at(1), 50), "TenantId": "shop", "StreamId": "cart-1", "StreamRevision": 2, "CommitSequence": 1,
+                  # aett: to_json(memento.model_dump_json()): JSON text, encoded again as a JSON string, as bytes
+                  "Payload": Binary(json.dumps(json.dumps(memento, separators=(",", ":"))).encode(), 0),
+                  "Headers": Binary(b"{}", 0)}]
+    return commits, snapshots

@@ -94,8 +94,13 @@ def test_detection_reports_undecided_fields(tool_db):
     tool_db["things"].insert_many([{"thing": f"t{i % 2}", "n": i // 2, "blob": [i]} for i in range(6)])
     proposal = detect_layout(tool_db)
     assert not proposal.certain
-    assert "events.time" in proposal.undecided_fields and "events.type" in proposal.undecided_fields
-    assert "# undecided: " in proposal.to_toml()
+    undecided = {text.split(" ")[0]: text for text in proposal.undecided_fields}
+    assert set(undecided) == {"events.time", "events.type"}
+    # each names its best candidates and why
+    assert undecided["events.time"].startswith("events.time (best _id (0.45: no time field: only the ObjectId's creation second")
+    assert 'or "" (0.40: or none: the events have no time)' in undecided["events.time"]
+    assert undecided["events.type"].startswith("events.type (nothing found: no short string field")
+    assert "# undecided: events.time, events.type" in proposal.to_toml()
 
 
 def test_detection_on_an_empty_database(tool_db):
