@@ -82,7 +82,7 @@ def test_event_list_texts_follow_appends_resets_and_problems(qtbot):
     model = EventTableModel()
     model.append([_event(1), _event(2)])
     text = lambda row, col: model.data(model.index(row, col))  # noqa: E731
-    assert [text(0, c) for c in range(4)] == ["1", "2024-01-05 10:00:01", "Deposited", "amount=1"]
+    assert [text(0, c) for c in range(4)] == ["1", "2024-01-05 10:00:01.123", "Deposited", "amount=1"]  # ms when the time has them
     model.set_problems({2: ["gap: version 2 follows 0"]})
     assert text(1, 2) == "⚠ Deposited"
     assert model.data(model.index(1, 0), Qt.ItemDataRole.BackgroundRole) is not None
@@ -91,7 +91,7 @@ def test_event_list_texts_follow_appends_resets_and_problems(qtbot):
     assert text(2, 0) == "3"
     model.clear()
     model.append([_event(7)])
-    assert [text(0, c) for c in range(4)] == ["7", "2024-01-05 10:00:07", "Deposited", "amount=7"]
+    assert [text(0, c) for c in range(4)] == ["7", "2024-01-05 10:00:07.123", "Deposited", "amount=7"]
     assert model.data(model.index(-1, -1)) is None
 
 

@@ -10,6 +10,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QAbstractSlider, QHeaderView, 
 
 from model.event import Event
 from ui.gui.theme import mark_color
+from ui.session.text import iso
+from ui.session.text import time_text as _time_text
 
 COLUMNS = ("Version", "Time (UTC)", "Type", "Summary")
 SUMMARY_CHARS = 160
@@ -33,8 +35,8 @@ def _short(value: Any) -> str:
 
 
 def time_text(event: Event) -> str:
-    """The event's time as the list shows it (2024-01-05 10:00:00); isoformat costs a tenth of strftime."""
-    return event.time.isoformat(" ", "seconds")[:19]
+    """The event's time as every list shows it (``ui.session.text.time_text``)."""
+    return _time_text(event.time)
 
 
 def summary(event: Event) -> str:
@@ -126,7 +128,7 @@ class EventTableModel(QAbstractTableModel):
         if role == _TOOLTIP:
             event = self._events[row]
             notes = self.problems_of(event.version)
-            return "\n".join(notes) if notes else event.time.isoformat()
+            return "\n".join(notes) if notes else (iso(event.time) or "no time recorded")
         return None
 
     def row_texts(self, row: int) -> tuple[str, str, str, str, bool]:

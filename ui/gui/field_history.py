@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Sequence
-from datetime import datetime, timezone
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QEvent, QModelIndex, QObject, Qt, Signal
@@ -11,8 +10,9 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableView, QVBoxLayout, QWidget
 
 from model.diff import format_path
-from model.field_history import MISSING, FieldChange, field_history
+from model.field_history import MISSING, FieldChange
 from store.codec import dumps_json
+from ui.session.text import time_text
 
 COLUMNS = ("Version", "Time (UTC)", "Type", "Old", "New")
 VALUE_CHARS = 200
@@ -29,14 +29,6 @@ def value_text(value: Any) -> str:
     except Exception:  # a value the codec cannot encode is still shown, as Python prints it
         text = repr(value)
     return text if len(text) <= VALUE_CHARS else text[: VALUE_CHARS - 1] + "…"
-
-
-def time_text(moment: Any) -> str:
-    if isinstance(moment, datetime):
-        if moment.tzinfo is not None:
-            moment = moment.astimezone(timezone.utc)
-        return moment.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]  # the header says UTC
-    return str(moment)
 
 
 class FieldChangeModel(QAbstractTableModel):
@@ -129,7 +121,7 @@ class FieldHistoryPanel(QWidget):
         header.setStretchLastSection(True)
         # widths from the font (fixed pixels cut the time and value at other font sizes); New stretches
         fm = self.fontMetrics()
-        for col, sample in enumerate(("1000000", "2024-01-01 00:00:00.000", "TransferReceived", "0" * 12)):
+        for col, sample in enumerate(("1000000", "2024-01-01 00:00:00", "TransferReceived", "0" * 12)):
             header.resizeSection(col, fm.horizontalAdvance(sample) + fm.averageCharWidth() * 3)
         self.table.doubleClicked.connect(self._jump_to_index)
         self.table.installEventFilter(self)

@@ -197,6 +197,9 @@ class Panes(QWidget):
             return
         self.event_list.event_model.append(stream.events(first, last))
         self.compare_spin.setMaximum(last)
+        if not stream.timeline.has_times:  # a layout that keeps no event times: versions only
+            self.axis_box.setChecked(True)
+        self.axis_box.setEnabled(stream.timeline.has_times)
         self.timeline.data_changed()
         self.show_position()
 

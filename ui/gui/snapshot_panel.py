@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 
 from model.diff import format_path
 from model.event import Snapshot
+from ui.session.text import number, time_text
 
 COLUMNS = ("Version", "Reducer", "Created", "By")
 MAX_DIFF_LINES = 200
@@ -92,8 +93,8 @@ class SnapshotPanel(QWidget):
         self.table.setRowCount(len(self._snapshots))
         for row, snap in enumerate(self._snapshots):
             reducer = snap.reducer.name + (" (foreign)" if snap.foreign else "")
-            created = snap.created_at.strftime("%Y-%m-%d %H:%M:%S") if snap.created_at else ""
-            for col, text in enumerate((str(snap.version), reducer, created, snap.created_by)):
+            created = time_text(snap.created_at)
+            for col, text in enumerate((number(snap.version), reducer, created, snap.created_by)):
                 item = QTableWidgetItem(text)
                 item.setToolTip(f"fingerprint {snap.reducer.fingerprint}")
                 if col == 0:
