@@ -7,6 +7,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from model.freeze import LIST_TYPES, changed_keys
+
 Path = tuple[Any, ...]
 
 _MISSING = object()
@@ -70,7 +72,12 @@ def _same_scalar(old: Any, new: Any) -> bool:
 
 
 def diff(old: Any, new: Any) -> Diff:
-    """Compare two states: recurse into mappings, lists element by element, scalars by type and value."""
+    """Compare two states: recurse into mappings, lists element by element, scalars by type and value.
+
+    Persistent values derived one from the other (``model.freeze.changed_keys``) are compared
+    at the keys and indexes their derivation changed, not walked: a state of 100,000 keys
+    against the state one event later costs what the event changed.
+    """
     result = Diff()
     # An explicit stack instead of recursion: payloads may nest thousands of levels deep.
     stack: list[tuple[Path, Any, Any]] = [((), old, new)]
@@ -79,6 +86,10 @@ def diff(old: Any, new: Any) -> Diff:
         if a is b:
             continue  # structural sharing makes unchanged subtrees cheap to skip
         if isinstance(a, Mapping) and isinstance(b, Mapping):
+            keys = changed_keys(a, b)
+            if keys is not None:
+                _diff_keys(path, a, b, dict.fromkeys(keys), result, stack)
+                continue
             children: list[tuple[Path, Any, Any]] = []
             for key, value in a.items():
                 other = b.get(key, _MISSING) if key in b else _MISSING
@@ -90,18 +101,39 @@ def diff(old: Any, new: Any) -> Diff:
                 if key not in a:
                     result.added.append(Change(path + (key,), None, value))
             stack.extend(reversed(children))
-        elif isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        elif isinstance(a, LIST_TYPES) and isinstance(b, LIST_TYPES):
             common = min(len(a), len(b))
             for i in range(len(b) - 1, common - 1, -1):
                 result.added.append(Change(path + (i,), None, b[i]))
             for i in range(len(a) - 1, common - 1, -1):
                 result.removed.append(Change(path + (i,), a[i], None))
-            stack.extend((path + (i,), a[i], b[i]) for i in range(common - 1, -1, -1))
+            indexes = changed_keys(a, b)
+            if indexes is None:
+                indexes = range(common - 1, -1, -1)
+            else:
+                indexes = sorted(set(indexes), reverse=True)
+            stack.extend((path + (i,), a[i], b[i]) for i in indexes)
         elif not _same_scalar(a, b):
             result.changed.append(Change(path, a, b))
     for changes in (result.added, result.removed, result.changed):
         changes.sort(key=lambda c: _sort_key(c.path))
     return result
+
+
+def _diff_keys(path: Path, a: Mapping, b: Mapping, keys: Any, result: Diff, stack: list) -> None:
+    # Only ``keys`` may differ between a and b; every other key holds the same value in both.
+    children = []
+    for key in keys:
+        old = a.get(key, _MISSING) if key in a else _MISSING
+        new = b.get(key, _MISSING) if key in b else _MISSING
+        if old is _MISSING:
+            if new is not _MISSING:
+                result.added.append(Change(path + (key,), None, new))
+        elif new is _MISSING:
+            result.removed.append(Change(path + (key,), old, None))
+        else:
+            children.append((path + (key,), old, new))
+    stack.extend(reversed(children))
 
 
 def _sort_key(path: Path) -> tuple:

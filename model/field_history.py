@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, Iterator, Protocol
 
 from model.errors import CancelledError
-from model.freeze import FrozenDict, freeze
+from model.freeze import LIST_TYPES, FrozenMap, changed_keys, freeze
 
 Path = tuple[Any, ...]
 
@@ -78,15 +78,29 @@ def value_at(state: Any, path: Path) -> Any:
 
 
 def same_value(old: Any, new: Any) -> bool:
-    """Type-aware equality: 1, 1.0 and True are different values in a state; NaN equals NaN."""
+    """Type-aware equality: 1, 1.0 and True are different values in a state; NaN equals NaN.
+
+    Mappings are compared as mappings and lists as lists, whatever their class (a payload's
+    FrozenDict in one state and a FrozenMap in the next hold the same value).
+    """
     if old is new:
         return True  # structural sharing makes the common, unchanged case one comparison
+    if isinstance(old, Mapping):
+        if not isinstance(new, Mapping) or len(old) != len(new):
+            return False
+        keys = changed_keys(old, new)  # persistent values derived one from the other: only these may differ
+        if keys is not None:
+            return all(same_value(old.get(k, MISSING), new.get(k, MISSING)) for k in keys)
+        return all(k in new and same_value(v, new[k]) for k, v in old.items())
+    if isinstance(old, LIST_TYPES):
+        if not isinstance(new, LIST_TYPES) or len(old) != len(new):
+            return False
+        keys = changed_keys(old, new)
+        if keys is not None:
+            return all(same_value(old[i], new[i]) for i in keys)
+        return all(same_value(a, b) for a, b in zip(old, new))
     if type(old) is not type(new):
         return False
-    if isinstance(old, Mapping):
-        return old.keys() == new.keys() and all(same_value(old[k], new[k]) for k in old)
-    if isinstance(old, (list, tuple)):
-        return len(old) == len(new) and all(same_value(a, b) for a, b in zip(old, new))
     if isinstance(old, float):
         return old == new or (math.isnan(old) and math.isnan(new))
     return old == new
@@ -101,7 +115,7 @@ def _walk(history: Any, state: Mapping[str, Any], first: int, last: int) -> Iter
     try:
         for event in history.events(first, last):
             new = evolve(state, event)
-            state = new if type(new) is FrozenDict else freeze(new)
+            state = new if type(new) is FrozenMap else freeze(new)
             version = event.version
             yield version, state
     except Exception:

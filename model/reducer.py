@@ -11,7 +11,7 @@ from typing import Any
 
 from model.errors import ReducerLoadError
 from model.event import Event, ReducerId
-from model.freeze import FrozenDict, freeze
+from model.freeze import FrozenDict, FrozenMap
 
 Evolve = Callable[[Mapping[str, Any], Event], Mapping[str, Any]]
 
@@ -76,20 +76,21 @@ def _payload(event: Event) -> Mapping[str, Any]:
         return data
     if not isinstance(data, Mapping):
         raise TypeError(f"payload is {type(data).__name__}, not a mapping")
-    return freeze(data)
+    return data  # FrozenMap and merge freeze its values
 
 
 def generic_evolve(state: Mapping[str, Any], event: Event) -> Mapping[str, Any]:
     """Created-like sets the state from the payload, deleted-like marks it deleted, others merge."""
     kind = event_kind(event.type)
     if kind == "created":
-        return _payload(event)
-    new = FrozenDict(state)  # a shallow copy: untouched values are shared with the old state
+        return FrozenMap(_payload(event))
+    if type(state) is not FrozenMap:
+        state = FrozenMap(state)
     if kind == "deleted":
-        dict.__setitem__(new, "deleted", True)
-    else:
-        dict.update(new, _payload(event))
-    return new
+        return state.set("deleted", True)
+    # A persistent merge: O(log n) per payload key, everything else shared with the old state.
+    data = event.data
+    return state.merge(data if type(data) is FrozenDict else _payload(event))
 
 
 def _source_fingerprint(*objects: Any) -> str:

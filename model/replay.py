@@ -16,13 +16,16 @@ from model import watchdog
 from model.diff import Diff, diff
 from model.errors import EventLensError, ReducerError, VersionError
 from model.event import Event
-from model.freeze import IMMUTABLE_TYPES, FrozenDict, FrozenError, freeze
+from model.freeze import IMMUTABLE_TYPES, FrozenDict, FrozenError, FrozenMap, freeze, freeze_each, settle
 from model.reducer import Reducer
 
-EMPTY_STATE = FrozenDict()
+EMPTY_STATE = FrozenMap()
 
 #: Batches at least this long are moved out of the cyclic GC's reach once kept (see ``extend``).
 GC_FREEZE_BATCH = 1000
+
+#: A fold holds the cyclic garbage collector back for at most this many events at a time (see fold_partial).
+GC_PAUSE_EVENTS = 4096
 
 #: How far (in fold time) any version may lie from the checkpoint before it.
 CHECKPOINT_TARGET_S = 0.002
@@ -44,11 +47,19 @@ def _freeze_payload(event: Event) -> None:
         if type(data) is dict and IMMUTABLE_TYPES.issuperset(map(type, data.values())):
             object.__setattr__(event, "data", FrozenDict(data))  # the common flat payload, inlined
         else:
-            object.__setattr__(event, "data", freeze(data))
+            object.__setattr__(event, "data", freeze_each([data])[0])
         if type(metadata) is not FrozenDict:
-            object.__setattr__(event, "metadata", freeze(metadata))
+            object.__setattr__(event, "metadata", freeze_each([metadata])[0])
     except (AttributeError, TypeError, RecursionError):
         pass  # left as it is: the reducer meets the odd payload and fails with a located error
+
+
+def _state_of(value: Any) -> Any:
+    # A state is a FrozenMap; anything else a caller starts from is converted (or, when it is
+    # not a mapping, left for the reducer to meet and fail on with a located error).
+    if type(value) is FrozenMap or not isinstance(value, Mapping):
+        return freeze(value)
+    return FrozenMap(value)
 
 
 def fold_partial(
@@ -61,12 +72,21 @@ def fold_partial(
     """Fold until the end or the first failure: (state, last version folded, count, error or None)."""
     evolve = reducer.evolve
     timeout = reducer.timeout_s
-    state = freeze(state) if state is not None else EMPTY_STATE
+    state = _state_of(state) if state is not None else EMPTY_STATE
     version = after_version
     folded = 0
     event = None
+    # A growing persistent state leaves a few new trie nodes alive per event, and each young
+    # collection walks them again: 100,000 events gaining a key each folded into a History in
+    # 0.39 s with the collector running, 0.34 s with it held back during each fold (a flat state:
+    # 0.13 s either way). Cyclic garbage a reducer makes waits at most GC_PAUSE_EVENTS events
+    # for the youngest generation's collection.
+    collector = gc.isenabled()
+    collect_at = GC_PAUSE_EVENTS
     guard = watchdog.arm(timeout)
     try:
+        if collector:
+            gc.disable()
         for event in events:
             v = event.version
             if type(v) is not int or (version is not None and v != version + 1):
@@ -86,23 +106,29 @@ def fold_partial(
                 guard.deadline = watchdog.NEVER
                 return state, version, folded, _reducer_error(stream_id, event, _first_line(error))
             guard.deadline = watchdog.NEVER
-            if type(new) is not FrozenDict:
+            if type(new) is not FrozenMap:
                 if not isinstance(new, Mapping):
                     reason = f"returned {type(new).__name__}, not a mapping"
                     return state, version, folded, _reducer_error(stream_id, event, reason)
                 try:
-                    new = freeze(new)
+                    new = FrozenMap(new)  # a plain dict, say: one copy, its frozen parts shared
                 except RecursionError:
                     reason = "returned a state nested too deeply to keep"
                     return state, version, folded, _reducer_error(stream_id, event, reason)
+            settle(new)  # what the next event changes is traced from this state
             state = new
             version = v
             folded += 1
+            if folded == collect_at and collector:
+                gc.collect(0)
+                collect_at += GC_PAUSE_EVENTS
     except watchdog.ReducerTimeout:
         reason = f"did not return within {timeout:g} s"
         return state, version, folded, _reducer_error(stream_id, event, reason)
     finally:
         watchdog.disarm(guard)
+        if collector:
+            gc.enable()
     return state, version, folded, None
 
 

@@ -21,20 +21,34 @@ from typing import Any
 import orjson
 from bson import Binary, Code, DBRef, Decimal128, Int64, MaxKey, MinKey, ObjectId, Regex, Timestamp
 from bson.binary import UuidRepresentation
-from bson.codec_options import CodecOptions, DatetimeConversion
+from bson.codec_options import CodecOptions, DatetimeConversion, TypeRegistry
 from bson.datetime_ms import DatetimeMS
 
 from model.errors import StoreError
+from model.freeze import LIST_TYPES
 
 UTC = _dt.timezone.utc
 
+def _frozen_to_bson(value: Any) -> Any:
+    # BSON encodes dicts and lists natively; the persistent FrozenMap and FrozenList (nested in
+    # payloads read from a store, or in states) are handed to it as plain ones, at no cost to
+    # any other value (the encoder calls this only for a type it does not know).
+    if isinstance(value, Mapping):
+        return dict(value.items())
+    if isinstance(value, LIST_TYPES):
+        return list(value)
+    return value
+
+
 #: How every backend decodes BSON: aware UTC datetimes, UUIDs as ``uuid.UUID``, and dates
-#: outside Python's range as ``DatetimeMS`` instead of an exception.
+#: outside Python's range as ``DatetimeMS`` instead of an exception; and how it encodes
+#: frozen values (model.freeze) that are not dicts or lists.
 CODEC_OPTIONS: CodecOptions = CodecOptions(
     tz_aware=True,
     tzinfo=UTC,
     uuid_representation=UuidRepresentation.STANDARD,
     datetime_conversion=DatetimeConversion.DATETIME_AUTO,
+    type_registry=TypeRegistry(fallback_encoder=_frozen_to_bson),
 )
 
 _JS_SAFE = 2**53  # larger ints lose precision in JavaScript and many JSON readers
@@ -133,9 +147,9 @@ def _recursive(value: Any) -> Any:
         return value if -_JS_SAFE <= value <= _JS_SAFE else _int(value)
     if t is float:
         return value if math.isfinite(value) else _float(value)
-    if isinstance(value, Mapping):  # dict, SON, FrozenDict, RawBSONDocument
+    if isinstance(value, Mapping):  # dict, SON, FrozenDict, FrozenMap, RawBSONDocument
         return {str(k): _recursive(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):  # FrozenList too
+    if isinstance(value, LIST_TYPES):  # list, tuple, FrozenList
         return [_recursive(v) for v in value]
     if isinstance(value, Code):  # Code is a str subclass: check before the scalars
         return _code(value, _recursive)
@@ -164,7 +178,7 @@ def _iterative(root: Any) -> Any:
             for k, v in value.items():
                 out[str(k)] = None
                 stack.append((v, out, str(k)))
-        elif isinstance(value, (list, tuple)):
+        elif isinstance(value, LIST_TYPES):
             out = [None] * len(value)
             parent[key] = out
             stack.extend((v, out, i) for i, v in enumerate(value))

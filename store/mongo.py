@@ -33,6 +33,7 @@ from pymongo.errors import (
 
 from model.errors import ConflictError, EventLensError, LoginRefused, StoreError, StoreUnavailable
 from model.event import EMPTY, Event, NewEvent, ReducerId, Snapshot, StreamInfo
+from model.freeze import LIST_TYPES
 from model.ports import STREAM_SORTS, Capabilities, EventStore, StoreSize
 from store.codec import CODEC_OPTIONS, CodecError
 from store.uri import hosts as uri_hosts
@@ -444,7 +445,7 @@ def _refuse_unsupported(stream_id: str, version: int, field: str, value: Any) ->
         path, item = stack.pop()
         if isinstance(item, Mapping):
             stack.extend((f"{path}.{k}", v) for k, v in item.items())
-        elif isinstance(item, (list, tuple)):
+        elif isinstance(item, LIST_TYPES):
             stack.extend((f"{path}.{i}", v) for i, v in enumerate(item))
         elif isinstance(item, _FERRETDB_UNSUPPORTED) or (isinstance(item, float) and item != item):
             kind = "NaN" if isinstance(item, float) else type(item).__name__

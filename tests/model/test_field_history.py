@@ -162,3 +162,24 @@ def test_walk_agrees_with_state_at_for_every_version(seed):
         walked = [(c.version, c.old, c.new) for c in field_history(history, path)]
         assert walked == brute_force(history, path)
         assert walked == [(c.version, c.old, c.new) for c in field_history(OnlyStateAt(history), path)]
+
+
+def test_same_value_compares_mappings_and_lists_whatever_their_class():
+    from model.freeze import FrozenDict, FrozenList, FrozenMap, freeze, freeze_each
+
+    payload = freeze_each([{"a": 1, "b": [1, 2]}])[0]
+    assert type(payload) is FrozenDict
+    assert same_value(payload, FrozenMap(payload)) and same_value(FrozenMap(payload), {"a": 1, "b": [1, 2]})
+    assert same_value(FrozenList([1, 2]), [1, 2]) and not same_value(FrozenList([1, 2]), [1, 2.0])
+    assert not same_value(payload, {"a": True, "b": [1, 2]}) and not same_value(payload, [1])
+    big = freeze({f"k{i}": i for i in range(1000)})
+    assert same_value(big, big.set("k1", 1)) and not same_value(big, big.set("k1", 1.0))
+    assert not same_value(big, big.delete("k1").set("k1000", 999)) and not same_value(big.set("x", 1), big)
+
+
+def test_field_history_of_a_key_in_a_large_state():
+    specs = [("InventoryOpened", {"warehouse": "w"})] + [("StockCounted", {f"sku-{i % 500}": i}) for i in range(1, 3000)]
+    history = history_of(*specs, checkpoint_every=100)
+    changes = field_history(history, ("sku-7",))
+    assert [c.version for c in changes] == [v for v in range(2, 3001) if (v - 1) % 500 == 7]
+    assert changes[0].old is MISSING and changes[0].new == 7 and changes[1].old == 7

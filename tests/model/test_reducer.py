@@ -172,3 +172,25 @@ def test_bad_reducer_files_give_one_clear_line(tmp_path, text, message):
 def test_missing_reducer_file(tmp_path):
     with pytest.raises(ReducerLoadError, match="cannot read reducer file"):
         load_reducer(tmp_path / "nope.py")
+
+
+def test_the_generic_reducer_keeps_states_persistent():
+    from model.freeze import SMALL_MAP, FrozenDict, FrozenMap, changed_keys, freeze_each, settle
+
+    reducer = default_reducer()
+    payload = freeze_each([{"id": "inv-1", "tags": ["a"], "address": {"city": "Ghent"}}])[0]
+    assert type(payload) is FrozenDict
+    created = reducer.evolve(freeze({}), event("s", 1, "InventoryCreated", payload))
+    assert type(created) is FrozenMap and created == payload  # the payload made a persistent state
+    assert created["address"] is payload["address"]  # its nested values shared, not copied
+    state = created
+    for i in range(300):
+        settle(state)
+        before = state
+        state = reducer.evolve(state, event("s", i + 2, "StockCounted", freeze_each([{f"sku-{i}": i}])[0]))
+        if len(before) > SMALL_MAP:  # a trie, whose trace says what the merge changed
+            assert changed_keys(before, state) == (f"sku-{i}",)
+    assert len(state) == 303 and list(state)[:4] == ["id", "tags", "address", "sku-0"]
+    deleted = reducer.evolve(state, event("s", 400, "InventoryClosed", {}))
+    assert deleted["deleted"] is True and "deleted" not in state
+    assert reducer.evolve({"a": 1}, event("s", 2, "Changed", {"b": [1]})) == {"a": 1, "b": [1]}  # a plain dict in

@@ -9,7 +9,7 @@ import pytest
 from model.demo import demo_streams
 from model.errors import EventLensError, ReducerError, VersionError
 from model.event import ReducerId
-from model.freeze import FrozenDict
+from model.freeze import FrozenList, FrozenMap
 from model.reducer import Reducer, default_reducer
 from model.replay import History, fold
 from tests.model.helpers import T0, event, make_events
@@ -38,7 +38,7 @@ def account_events(n, seed=1):
 def test_fold_returns_a_frozen_state():
     state = fold({}, [event("s", 1, "Created", {"a": [1]}), event("s", 2, "Changed", {"b": {"c": 1}})], default_reducer())
     assert state == {"a": [1], "b": {"c": 1}}
-    assert type(state) is FrozenDict and type(state["b"]) is FrozenDict
+    assert type(state) is FrozenMap and type(state["b"]) is FrozenMap and type(state["a"]) is FrozenList
 
 
 def test_fold_rejects_a_version_gap_naming_stream_and_versions():
@@ -269,3 +269,142 @@ def test_version_at_bisects_times_and_falls_back_when_they_go_backwards():
     assert history.version_at(T0 + timedelta(minutes=4)) == 4  # the last event recorded at or before
     assert history.version_at(T0 + timedelta(minutes=2)) == 2
     assert history.version_at(T0) == 0
+
+
+# -- persistent states ---------------------------------------------------------------------------
+
+STATE_MUTATIONS = {
+    "setitem": lambda s: s.__setitem__("n", 1),
+    "delitem": lambda s: s.__delitem__("n"),
+    "update": lambda s: s.update(n=1),
+    "pop": lambda s: s.pop("n"),
+    "popitem": lambda s: s.popitem(),
+    "clear": lambda s: s.clear(),
+    "setdefault": lambda s: s.setdefault("m", 1),
+    "ior": lambda s: s.__ior__({"n": 1}),
+    "list append": lambda s: s["items"].append(1),
+    "list extend": lambda s: s["items"].extend([1]),
+    "list sort": lambda s: s["items"].sort(),
+    "list setitem": lambda s: s["items"].__setitem__(0, 1),
+    "list pop": lambda s: s["items"].pop(),
+    "nested update": lambda s: s["nested"].update(x=1),
+}
+
+
+@pytest.mark.parametrize("keys", [0, 500])  # a small state (a dict inside) and a large one (a trie)
+@pytest.mark.parametrize("mutation", STATE_MUTATIONS)
+def test_every_mutation_of_the_input_state_is_a_located_error(mutation, keys):
+    mutate = STATE_MUTATIONS[mutation]
+
+    def evolve(state, ev):
+        if ev.version == 1:
+            return {"n": 0, "items": [3, 1, 2], "nested": {"x": 0}, **{f"k{i}": i for i in range(keys)}}
+        mutate(state)
+        return state
+
+    with pytest.raises(ReducerError) as caught:
+        fold({}, [event("acc-7", 1, "Opened"), event("acc-7", 2, "Ticked")], reducer_of(evolve))
+    error = caught.value
+    assert (error.stream_id, error.version, error.event_type) == ("acc-7", 2, "Ticked")
+    assert "mutated its input state" in str(error)
+
+
+def test_reducers_written_the_plain_way_still_work_and_get_frozen_states():
+    def evolve(state, ev):
+        if ev.version == 1:
+            return {"items": [], "seen": {}}  # a plain dict with plain values
+        return {**state, "items": state["items"] + [ev.version], "seen": {**state["seen"], ev.version: True}}
+
+    events = [event("s", v, "Added") for v in range(1, 200)]
+    history = History("s", reducer_of(evolve), checkpoint_every=32)
+    history.extend(events)
+    assert history.error is None
+    state = history.state
+    assert type(state) is FrozenMap and type(state["items"]) is FrozenList and type(state["seen"]) is FrozenMap
+    assert state == {"items": list(range(2, 200)), "seen": dict.fromkeys(range(2, 200), True)}
+    assert history.state_at(100)["items"] == list(range(2, 101))
+
+
+def test_persistent_reducers_fold_like_plain_ones():
+    def plain(state, ev):
+        return {**state, f"sku-{ev.version % 300}": ev.version, "log": [*state.get("log", ()), ev.version][-50:]}
+
+    def persistent(state, ev):
+        log = state.get("log", FrozenList()) + [ev.version]
+        return state.set(f"sku-{ev.version % 300}", ev.version).set("log", log[-50:])
+
+    events = [event("s", v, "Counted") for v in range(1, 1500)]
+    a = History("s", reducer_of(plain), checkpoint_every=64)
+    b = History("s", reducer_of(persistent), checkpoint_every=64)
+    a.extend(events)
+    b.extend(events)
+    for v in random.Random(2).sample(range(0, 1500), 60):
+        assert a.state_at(v) == b.state_at(v) == fold({}, events[:v], reducer_of(plain))
+        assert list(a.state_at(v)) == list(b.state_at(v))  # the same key order
+
+
+def test_checkpoints_of_a_growing_state_share_structure():
+    import tracemalloc
+
+    from model.freeze import freeze_each
+
+    n = 20_000
+    datas = freeze_each([{"warehouse": "w"}] + [{f"sku-{i}": i} for i in range(1, n)])
+    events = [event("inv", i + 1, "StockCounted" if i else "InventoryOpened", d) for i, d in enumerate(datas)]
+    tracemalloc.start()
+    history = History("inv", default_reducer(), checkpoint_every=100)
+    history.extend(events)
+    size = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    assert history.checkpoints == n // 100 + 1 and len(history.state) == n
+    # 200 checkpoints of a state growing to 20,000 keys: copies would hold 2,000,000 entries
+    # (over 80 MiB); shared, each holds what changed since the one before.
+    assert size < 30 * 2**20, size
+    assert history.state_at(12_345) == {"warehouse": "w", **{f"sku-{i}": i for i in range(1, 12_345)}}
+
+
+def test_change_at_on_a_large_state_is_what_the_event_changed():
+    def evolve(state, ev):
+        if ev.version == 1:
+            return {"items": [], **{f"k{i}": 0 for i in range(5000)}}
+        # Several changes in one event: the state before and after still compare by what changed.
+        return state.set(f"k{ev.version}", ev.version).set("items", state["items"] + [ev.version]).delete(f"k{ev.version + 2000}")
+
+    events = [event("s", v, "Changed") for v in range(1, 400)]
+    history = History("s", reducer_of(evolve), checkpoint_every=50)
+    history.extend(events)
+    from model.freeze import changed_keys
+
+    for v in (2, 77, 399):
+        before, after = history.state_at(v - 1), history.state_at(v)
+        assert changed_keys(before, after) is not None and changed_keys(before["items"], after["items"]) is not None
+        change = history.change_at(v)
+        assert [(c.path, c.old, c.new) for c in change.changed] == [((f"k{v}",), 0, v)]
+        assert [(c.path, c.new) for c in change.added] == [(("items", v - 2), v)]
+        assert [(c.path, c.old) for c in change.removed] == [((f"k{v + 2000}",), 0)]
+        assert change == diff_of_copies(before, after)
+
+
+def diff_of_copies(before, after):
+    from model.diff import diff
+    from model.freeze import thaw
+
+    return diff(thaw(before), thaw(after))
+
+
+def test_a_fold_restores_the_garbage_collector_as_it_found_it():
+    import gc
+
+    events = [event("s", v, "Changed", {"n": v}) for v in range(1, 10)]
+    assert gc.isenabled()
+    fold({}, events, default_reducer())
+    assert gc.isenabled()
+    with pytest.raises(ReducerError):
+        fold({}, events, reducer_of(lambda s, e: 1 / 0))
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        fold({}, events, default_reducer())
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QAbstractSlider, QHeaderView, 
                                QStyleOptionFocusRect, QStyleOptionSlider, QStyleOptionViewItem, QTableView, QWidget)
 
 from model.event import Event
+from model.freeze import LIST_TYPES
 from ui.gui.theme import mark_color
 from ui.session.text import iso
 from ui.session.text import time_text as _time_text
@@ -27,7 +28,7 @@ _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 def _short(value: Any) -> str:
     if isinstance(value, Mapping):
         return "{…%d}" % len(value)
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, LIST_TYPES):
         return "[…%d]" % len(value)
     if isinstance(value, str):
         return repr(value if len(value) <= 40 else value[:39] + "…")

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLab
                                QVBoxLayout, QWidget)
 
 from model.diff import Diff, format_path
+from model.freeze import LIST_TYPES
 from ui.gui.theme import mark_color
 
 PATH_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -24,7 +25,7 @@ def value_text(value: Any) -> str:
     """How a value reads in the tree: containers by size, strings quoted, others as they print."""
     if isinstance(value, Mapping):
         return "{%d}" % len(value)
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, LIST_TYPES):
         return "[%d]" % len(value)
     if isinstance(value, str):
         return '"' + (value if len(value) <= 200 else value[:199] + "…") + '"'
@@ -39,7 +40,7 @@ def type_text(value: Any) -> str:
     """The value's type, so BSON types (ObjectId, Decimal128, datetime) stay visible."""
     if isinstance(value, Mapping):
         return "object"
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, LIST_TYPES):
         return "array"
     return "null" if value is None else type(value).__name__
 
@@ -47,7 +48,7 @@ def type_text(value: Any) -> str:
 def _children(value: Any):
     if isinstance(value, Mapping):
         return list(value.items())
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, LIST_TYPES):
         return list(enumerate(value))
     return []
 
@@ -355,7 +356,7 @@ def _value_of(item: QStandardItem, original: Any) -> Any:
     """The value the rows under ``item`` show, following the original's container kinds."""
     if isinstance(original, Mapping):
         out = {}
-    elif isinstance(original, (list, tuple)):
+    elif isinstance(original, LIST_TYPES):
         out = []
     else:
         return original
@@ -366,7 +367,7 @@ def _value_of(item: QStandardItem, original: Any) -> Any:
             continue  # "… more" rows and removed ghosts are not part of the state
         key = path[-1]
         sub = original[key]
-        value = _value_of(child, sub) if _children(sub) or isinstance(sub, (Mapping, list, tuple)) else sub
+        value = _value_of(child, sub) if _children(sub) or isinstance(sub, (Mapping, *LIST_TYPES)) else sub
         if isinstance(out, dict):
             out[key] = value
         else:
