@@ -69,7 +69,7 @@ def measure(uri: str, db: str, stream_id: str, events: int) -> dict:
     from ui.gui.app import application
     from ui.gui.main_window import MainWindow
     from ui.gui.settings import Settings
-from ui.session.connection import Connection
+    from ui.session.connection import Connection
 
     app = application()
     settings = Settings(str(Path(os.environ.get("TMPDIR", "/tmp")) / f"eventlens-bench-{os.getpid()}.ini"))

@@ -40,7 +40,7 @@ def make_screenshots(out_dir: Path, *, width: int = 1600, height: int = 1000, su
     from ui.gui.connect_dialog import ConnectDialog
     from ui.gui.main_window import MainWindow
     from ui.gui.settings import Settings
-from ui.session.connection import Connection
+    from ui.session.connection import Connection
 
     app = application()
     out_dir.mkdir(parents=True, exist_ok=True)
