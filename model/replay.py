@@ -1,7 +1,6 @@
 """Folding events into states: ``fold`` checks every step; ``History`` keeps checkpoints for time travel."""
 from __future__ import annotations
 
-import gc
 import math
 from array import array
 from bisect import bisect_right
@@ -9,7 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from itertools import islice
 from operator import attrgetter, le
-from time import monotonic, perf_counter
+from time import perf_counter
 from typing import Any
 
 from model import watchdog
@@ -21,11 +20,7 @@ from model.reducer import Reducer
 
 EMPTY_STATE = FrozenMap()
 
-#: Batches at least this long are moved out of the cyclic GC's reach once kept (see ``extend``).
-GC_FREEZE_BATCH = 1000
 
-#: A fold holds the cyclic garbage collector back for at most this many events at a time (see fold_partial).
-GC_PAUSE_EVENTS = 4096
 
 #: How far (in fold time) any version may lie from the checkpoint before it.
 CHECKPOINT_TARGET_S = 0.002
@@ -76,17 +71,10 @@ def fold_partial(
     version = after_version
     folded = 0
     event = None
-    # A growing persistent state leaves a few new trie nodes alive per event, and each young
-    # collection walks them again: 100,000 events gaining a key each folded into a History in
-    # 0.39 s with the collector running, 0.34 s with it held back during each fold (a flat state:
-    # 0.13 s either way). Cyclic garbage a reducer makes waits at most GC_PAUSE_EVENTS events
-    # for the youngest generation's collection.
-    collector = gc.isenabled()
-    collect_at = GC_PAUSE_EVENTS
-    guard = watchdog.arm(timeout)
+    dog = watchdog.DEFAULT
+    clock = dog.clock
+    guard = dog.arm(timeout)
     try:
-        if collector:
-            gc.disable()
         for event in events:
             v = event.version
             if type(v) is not int or (version is not None and v != version + 1):
@@ -94,7 +82,7 @@ def fold_partial(
                 return state, version, folded, VersionError(stream_id or event.stream_id, expected, v)
             if type(event.data) is not FrozenDict:
                 _freeze_payload(event)
-            guard.deadline = monotonic() + timeout
+            guard.deadline = clock() + timeout
             try:
                 new = evolve(state, event)
             except FrozenError:
@@ -119,16 +107,11 @@ def fold_partial(
             state = new
             version = v
             folded += 1
-            if folded == collect_at and collector:
-                gc.collect(0)
-                collect_at += GC_PAUSE_EVENTS
     except watchdog.ReducerTimeout:
         reason = f"did not return within {timeout:g} s"
         return state, version, folded, _reducer_error(stream_id, event, reason)
     finally:
-        watchdog.disarm(guard)
-        if collector:
-            gc.enable()
+        dog.disarm(guard)
     return state, version, folded, None
 
 
@@ -226,10 +209,6 @@ class History:
             if error is not None:
                 self.error = error
                 break
-        if kept >= GC_FREEZE_BATCH:
-            # Loaded events live as long as the history and form no cycles; without this every
-            # full collection walks all of them again: loading 1,000,000 events took 23 s, 12 s with it.
-            gc.freeze()
         return kept
 
     def _keep_times(self, events: Sequence[Event]) -> None:

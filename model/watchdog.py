@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import threading
+from collections.abc import Callable
 from time import monotonic
 
 NEVER = float("inf")
@@ -31,54 +32,82 @@ class Guard:
         self.fired = False
 
 
-_cond = threading.Condition()
-_guards: set[Guard] = set()
-_thread: threading.Thread | None = None
-
-
 def _raise_in(thread_id: int, exc: type[BaseException] | None) -> None:
     ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), ctypes.py_object(exc) if exc else None)
 
 
-def _watch() -> None:
-    with _cond:
-        while True:
-            if not _guards:
-                _cond.wait()
-                continue
-            now = monotonic()
-            for guard in _guards:
-                if not guard.fired and guard.deadline <= now:
-                    guard.fired = True
-                    _raise_in(guard.thread_id, ReducerTimeout)
-            # Deadlines move forward without telling us; wake often enough to notice a stuck
-            # call within a quarter of its timeout after its deadline.
-            pending = [g for g in _guards if not g.fired]
-            if not pending:
-                _cond.wait()
-                continue
-            next_deadline = min(g.deadline for g in pending)
-            step = min(g.timeout_s for g in pending) / 4
-            _cond.wait(max(0.001, min(next_deadline - now, step)))
+class Watchdog:
+    """Stops reducer calls past their deadline by ``clock``.
+
+    The process's watchdog (``DEFAULT``) runs a daemon thread on the real clock. A watchdog made
+    with ``thread=False`` (tests, with a clock they move) checks only when ``expire`` is called.
+    """
+
+    def __init__(self, clock: Callable[[], float] = monotonic, *, thread: bool = True):
+        self.clock = clock
+        self._thread_wanted = thread
+        self._cond = threading.Condition()
+        self._guards: set[Guard] = set()
+        self._thread: threading.Thread | None = None
+
+    def arm(self, timeout_s: float) -> Guard:
+        """Start watching the calling thread; set ``deadline`` around each reducer call, then ``disarm``."""
+        guard = Guard(threading.get_ident(), timeout_s)
+        with self._cond:
+            if self._thread_wanted and (self._thread is None or not self._thread.is_alive()):
+                self._thread = threading.Thread(target=self._watch, name="eventlens-reducer-watchdog", daemon=True)
+                self._thread.start()
+            self._guards.add(guard)
+            self._cond.notify()
+        return guard
+
+    def disarm(self, guard: Guard) -> None:
+        """Stop watching; clears a timeout that fired but was not yet delivered."""
+        guard.deadline = NEVER
+        with self._cond:
+            self._guards.discard(guard)
+            if guard.fired:
+                _raise_in(guard.thread_id, None)
+
+    def guards(self) -> list[Guard]:
+        """The folds being watched now."""
+        with self._cond:
+            return list(self._guards)
+
+    def expire(self) -> float | None:
+        """Stop every call whose deadline has passed; return how long until the next check (None: nothing to watch)."""
+        with self._cond:
+            return self._expire()
+
+    def _expire(self) -> float | None:
+        now = self.clock()
+        for guard in self._guards:
+            if not guard.fired and guard.deadline <= now:
+                guard.fired = True
+                _raise_in(guard.thread_id, ReducerTimeout)
+        pending = [g for g in self._guards if not g.fired]
+        if not pending:
+            return None
+        # Deadlines move forward without telling us; wake often enough to notice a stuck call
+        # within a quarter of its timeout after its deadline.
+        next_deadline = min(g.deadline for g in pending)
+        return max(0.001, min(next_deadline - now, min(g.timeout_s for g in pending) / 4))
+
+    def _watch(self) -> None:
+        with self._cond:
+            while True:
+                wait = self._expire()
+                self._cond.wait(wait)
+
+
+#: The process's watchdog, on the real clock.
+DEFAULT = Watchdog()
 
 
 def arm(timeout_s: float) -> Guard:
-    """Start watching the calling thread; set ``deadline`` around each reducer call, then :func:`disarm`."""
-    global _thread
-    guard = Guard(threading.get_ident(), timeout_s)
-    with _cond:
-        if _thread is None or not _thread.is_alive():
-            _thread = threading.Thread(target=_watch, name="eventlens-reducer-watchdog", daemon=True)
-            _thread.start()
-        _guards.add(guard)
-        _cond.notify()
-    return guard
+    """Start watching the calling thread with the process's watchdog."""
+    return DEFAULT.arm(timeout_s)
 
 
 def disarm(guard: Guard) -> None:
-    """Stop watching; clears a timeout that fired but was not yet delivered."""
-    guard.deadline = NEVER
-    with _cond:
-        _guards.discard(guard)
-        if guard.fired:
-            _raise_in(guard.thread_id, None)
+    DEFAULT.disarm(guard)

@@ -77,7 +77,6 @@ def follow(backend: str, location: str, db: str, stop: threading.Event, view: di
                     view[stream_id].append((event.version, event.data["seq"]))
             if final_round:
                 return
-            time.sleep(0.01)
     except Exception as error:  # noqa: BLE001 - reported to the test
         errors.append(repr(error))
     finally:

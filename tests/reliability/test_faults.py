@@ -13,10 +13,10 @@ from pymongo import MongoClient
 from model.errors import EventLensError, LoginRefused, ReadOnlyError, StoreUnavailable
 from model.event import NewEvent, ReducerId, Snapshot
 from model.reducer import default_reducer
-from model.replay import History
 from model.freeze import thaw
 from store.connect import open_store
 from store.mongo import MongoStore
+from ui.session.stream import load_stream
 from tests.reliability.servers import PASSWORD, auth_ferretdb, user_uri
 
 #: FerretDB v1's SQLite handler sorts in Go: the first batch of a 50,000-event stream takes
@@ -55,12 +55,15 @@ def fill(uri: str, db: str, stream_id: str, n: int) -> None:
         client.close()
 
 
-def load(store, stream_id: str, history: History, *, batch_size: int, on_batch=None) -> None:
-    """What the explorer's loader does: extend the history batch by batch."""
-    for batch in store.read(stream_id, batch_size=batch_size):
-        history.extend(batch)
-        if on_batch is not None:
-            on_batch(len(history))
+def load(store, stream_id: str, *, on_batch=None):
+    """The explorer's own loader (``ui.session.stream``), run in this thread; raises what stopped it."""
+    stream = load_stream(store, stream_id, default_reducer(),
+                         on_batch=None if on_batch is None else lambda first, last: on_batch(last))
+    if stream.load_error is not None:
+        error = stream.load_error
+        error.stream = stream  # what was loaded before it stopped
+        raise error
+    return stream
 
 
 # -- the server dies while a big stream loads ------------------------------------------------
@@ -71,7 +74,6 @@ def test_server_killed_mid_load_ends_in_store_unavailable_and_reload_is_whole(fe
     fill(server.uri, "big", "big-1", BIG)
     store = MongoStore(server.uri, "big", timeout_s=LOAD_TIMEOUT_S)
     try:
-        history = History("big-1", default_reducer())
         first_batch, killed_event = threading.Event(), threading.Event()
         outcome: dict[str, object] = {}
 
@@ -82,10 +84,11 @@ def test_server_killed_mid_load_ends_in_store_unavailable_and_reload_is_whole(fe
 
         def run():
             try:
-                load(store, "big-1", history, batch_size=500, on_batch=on_batch)
+                outcome["stream"] = load(store, "big-1", on_batch=on_batch)
                 outcome["result"] = "complete"
             except BaseException as error:  # the test inspects what reached the caller
                 outcome["error"] = error
+                outcome["stream"] = getattr(error, "stream", None)
             outcome["ended"] = time.monotonic()
 
         thread = threading.Thread(target=run, name="loader")
@@ -101,13 +104,14 @@ def test_server_killed_mid_load_ends_in_store_unavailable_and_reload_is_whole(fe
         assert outcome["ended"] - killed < MARGIN_S  # a dead server is noticed at once, not after the timeout
         assert "\n" not in str(error) and "big-1" in str(error)
         # not silently complete: fewer events than the stream holds, and the ones kept are contiguous
+        history = outcome["stream"].history
+        assert not outcome["stream"].complete
         assert 0 < len(history) < BIG
         assert [e.version for e in history.events()] == list(range(1, len(history) + 1))
         assert history.error is None  # a transport failure is not a data error in the stream
 
         server.start()
-        again = History("big-1", default_reducer())
-        load(store, "big-1", again, batch_size=5_000)  # the same store object reconnects
+        again = load(store, "big-1").history  # the same store object reconnects
         assert len(again) == BIG and again.last_version == BIG
         assert again.state["i"] == BIG
         FAULTS.append(f"FerretDB killed after {len(history):,} of {BIG:,} events loaded: "
@@ -155,8 +159,7 @@ def test_server_killed_while_snapshots_are_written_leaves_no_partial_or_duplicat
     reducer = default_reducer()
     try:
         store.append("acct-1", [NewEvent("Deposited", {"amount": i, "payload": "x" * 2000}) for i in range(1, 401)], 0)
-        history = History("acct-1", reducer)
-        load(store, "acct-1", history, batch_size=1000)
+        history = load(store, "acct-1").history
         now = datetime.now(timezone.utc)
         snapshots = [Snapshot("acct-1", v, thaw(history.state_at(v)), reducer.id, now, "fault-test")
                      for v in range(1, 401)]
@@ -171,13 +174,13 @@ def test_server_killed_while_snapshots_are_written_leaves_no_partial_or_duplicat
                 except EventLensError as error:
                     failed.append((s.version, error))
                     return  # as a user would: the message is shown, the next action comes later
-                finally:
-                    started.set()
+                if len(saved) == 20:
+                    started.set()  # well under way: the kill lands among the writes
+            started.set()
 
         thread = threading.Thread(target=write, name="snapshot-writer")
         thread.start()
         assert started.wait(30)
-        time.sleep(0.05)
         server.kill()
         thread.join(TIMEOUT_S + MARGIN_S)
         assert not thread.is_alive()

@@ -50,14 +50,15 @@ def no_leftover_work(request):
     pool_busy = QThreadPool.globalInstance().activeThreadCount()
     # driver monitor threads end shortly after their client closes: allow them a bounded moment
     deadline = time.monotonic() + 5.0
-    while True:
-        threads = [t for t in threading.enumerate()
-                   if t.ident not in before and t.is_alive() and t.name not in PROCESS_THREADS
-                   # Qt's threads show up as dummies that never end; live_workers() covers them
-                   and not isinstance(t, threading._DummyThread)]
-        if not threads or time.monotonic() > deadline:
-            break
-        time.sleep(0.05)
+    threads = []
+    for thread in threading.enumerate():
+        if (thread.ident in before or thread.name in PROCESS_THREADS
+                # Qt's threads show up as dummies that never end; live_workers() covers them
+                or isinstance(thread, threading._DummyThread)):
+            continue
+        thread.join(max(0.0, deadline - time.monotonic()))
+        if thread.is_alive():
+            threads.append(thread)
     assert not leftovers, f"worker threads still running after the test: {leftovers}"
     assert pool_busy == 0, f"{pool_busy} QThreadPool task(s) still running after the test"
     assert not threads, f"threads still running after the test: {[t.name for t in threads]}"

@@ -50,6 +50,22 @@ class _Loaded:
     problems: list[Problem]
 
 
+def load_stream(store: EventSource, stream_id: str, reducer: Reducer, *,
+                on_batch: Callable[[int, int], None] | None = None) -> OpenStream:
+    """Open and load a stream in this thread, as the window does in its worker (tests, benchmarks, scripts).
+
+    ``on_batch(first, last)`` is called after each batch; a load that stops early keeps what it
+    loaded and its reason in ``load_error``.
+    """
+    from ui.session.jobs import run_now
+
+    stream = OpenStream(store, stream_id, reducer, run_now, lambda text, severity: None)
+    if on_batch is not None:
+        stream.extended.connect(on_batch)
+    stream.load()
+    return stream
+
+
 def problems_by_version(problems: list[Problem]) -> dict[int, list[str]]:
     """The problems' one-line texts grouped by the version they concern."""
     grouped: dict[int, list[str]] = {}
@@ -80,6 +96,7 @@ class OpenStream:
         self._polling = False
         self._live_error = ""
         self._frozen = False
+        self.load_error: BaseException | None = None  # why the last load stopped early
         #: (first, last) versions now loaded; the first batch of a stream starts at its first version
         self.extended = Signal()
         self.loaded = Signal()  # the whole stream (or up to a reducer failure) is in
@@ -168,6 +185,7 @@ class OpenStream:
         if self.closed:
             return
         self.loading, self._task, self.complete = False, None, False
+        self.load_error = error
         partial = (f" (partial: versions 1–{self.loaded_version:,} loaded, not the whole stream)"
                    if self.loaded_version else "")
         if isinstance(error, CancelledError):
