@@ -39,8 +39,19 @@ def test_a_confirmed_proposal_opens_the_store_with_that_layout(qtbot, window, mo
     assert "aggregate-id" in shown[0][2]
     assert window.store.layout.name == "seed"
     assert {info.stream_id for info in window.store.streams(limit=100)} == seed_db
-    # EventLens may write its own snapshots beside a foreign store's (in eventlens_snapshots)
+    # EventLens writes its own snapshots beside a foreign store's: in eventlens_snapshots, as the question says
     assert window.snapshot_panel.create_button.isEnabled()
+    stream_id = sorted(seed_db)[0]
+    with qtbot.waitSignal(window.streamLoaded, timeout=LOAD_TIMEOUT_MS):
+        window.open_stream(stream_id)
+    asked = []
+    monkeypatch.setattr(ui.gui.main_window, "confirm", lambda parent, title, text: asked.append(text) or True)
+    with qtbot.waitSignal(window.snapshotsChanged, timeout=LOAD_TIMEOUT_MS):
+        window.create_snapshot()
+    assert "'eventlens_snapshots'" in asked[0]
+    with MongoClient(mongo_uri) as client:
+        written = list(client[mongo_db_name]["eventlens_snapshots"].find({"stream_id": stream_id}))
+    assert [(d["layout"], d["version"]) for d in written] == [("seed", window.cursor)]
 
 
 def test_a_declined_proposal_connects_to_nothing(qtbot, window, mongo_uri, mongo_db_name, seed_db, monkeypatch):
