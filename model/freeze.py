@@ -805,10 +805,10 @@ def freeze_each(values: list[Any]) -> list[Any]:
     """
     # A stream's payloads are mostly flat dicts of scalars: checking all their values at once and
     # freezing each takes no Python step per payload (the store's read uses this).
-    kinds = set(map(type, values))
-    if kinds and kinds <= _PLAIN_DICTS:
+    types = set(map(type, values))
+    if types and types <= _PLAIN_DICTS:
         if IMMUTABLE_TYPES.issuperset(map(type, chain.from_iterable(map(dict.values, values)))):
-            if dict in kinds:
+            if dict in types:
                 return list(map(FrozenDict, values))
             # ThawedDict and FrozenDict share dict's layout, so the class can change in place;
             # half the cost of copying each payload into a new FrozenDict.

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from model.event import Event
-from model.reducer import Reducer, event_kind
+from model.reducer import Reducer, event_role
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +66,7 @@ def check_stream(events: Iterable[Event], reducer: Reducer | None = None, *, aft
             problems.append(
                 Problem(sid, v, "after-delete", f"{event.type!r} after {deleted_at[1]!r} at version {deleted_at[0]}")
             )
-        elif event_kind(event.type) == "deleted":
+        elif event_role(event.type) == "deleted":
             deleted_at = (v, event.type)
 
         if known is not None and event.type not in known and event.type not in unknown_seen:

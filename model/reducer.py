@@ -54,7 +54,7 @@ def _ends_with_word(event_type: str, word: str) -> bool:
 
 
 @lru_cache(maxsize=4096)
-def event_kind(event_type: str) -> str:
+def event_role(event_type: str) -> str:
     """Classify an event type as "created", "deleted" or "changed" (the generic reducer's view)."""
     if not isinstance(event_type, str):
         return "changed"
@@ -81,12 +81,12 @@ def _payload(event: Event) -> Mapping[str, Any]:
 
 def generic_evolve(state: Mapping[str, Any], event: Event) -> Mapping[str, Any]:
     """Created-like sets the state from the payload, deleted-like marks it deleted, others merge."""
-    kind = event_kind(event.type)
-    if kind == "created":
+    role = event_role(event.type)
+    if role == "created":
         return FrozenMap(_payload(event))
     if type(state) is not FrozenMap:
         state = FrozenMap(state)
-    if kind == "deleted":
+    if role == "deleted":
         return state.set("deleted", True)
     # A persistent merge: O(log n) per payload key, everything else shared with the old state.
     data = event.data
@@ -106,7 +106,7 @@ def _source_fingerprint(*objects: Any) -> str:
 
 def default_reducer() -> Reducer:
     """The generic reducer that needs no configuration."""
-    fingerprint = _source_fingerprint(_ends_with_word, event_kind, _payload, generic_evolve)
+    fingerprint = _source_fingerprint(_ends_with_word, event_role, _payload, generic_evolve)
     return Reducer(ReducerId("generic", fingerprint), generic_evolve, None)
 
 

@@ -221,14 +221,14 @@ def _encodings(counter: Counter, prefix: str = "") -> dict[str, str]:
 class _Field:
     name: str
     present: int = 0
-    kinds: Counter = field(default_factory=Counter)
+    forms: Counter = field(default_factory=Counter)
     values: list[Any] = field(default_factory=list)
 
 
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 
 
-def _kind(value: Any) -> str:
+def _form(value: Any) -> str:
     if isinstance(value, bool):
         return "bool"
     if isinstance(value, int):
@@ -256,7 +256,7 @@ def _fields(docs: list[Mapping[str, Any]]) -> dict[str, _Field]:
             path = f"{prefix}.{key}" if prefix else str(key)
             f = out.setdefault(path, _Field(path))
             f.present += 1
-            f.kinds[_kind(value)] += 1
+            f.forms[_form(value)] += 1
             f.values.append(value)
             if isinstance(value, Mapping) and depth + 1 < DEPTH:
                 walk(value, path, depth + 1)
@@ -271,8 +271,8 @@ def _named(name: str, *words: str) -> float:
     return 1.0 if any(w in lowered for w in words) else 0.0
 
 
-def _share(f: _Field, kind: str, n: int) -> float:
-    return f.kinds[kind] / n if n else 0.0
+def _share(f: _Field, form: str, n: int) -> float:
+    return f.forms[form] / n if n else 0.0
 
 
 def _ranked(key: str, found: list[tuple[float, Any, str]]) -> Guess | None:
@@ -320,7 +320,7 @@ def _times(fields: dict[str, _Field], n: int, taken: set[str], prefix: str = "")
         if f.name in taken or f.present < 0.9 * n:
             continue
         bonus = 0.05 * _named(f.name, "time", "stamp", "date", "_at", "created", "recorded", "occurred")
-        candidates: list[tuple[str, float]] = [(kind, base) for kind, base in _TIME_FORMS if _share(f, kind, n) >= 0.9]
+        candidates: list[tuple[str, float]] = [(form, base) for form, base in _TIME_FORMS if _share(f, form, n) >= 0.9]
         if _share(f, "int", n) >= 0.9:
             ints = [v for v in f.values if isinstance(v, int)]
             if all(10**12 <= v < 10**13 for v in ints):
@@ -360,8 +360,8 @@ def _document_field(fields: dict[str, _Field], n: int, taken: set[str], key: str
             continue
         encoding = encodings.get(f.name, "bson")
         score = round(min(1.0, 0.55 + 0.35 * _named(f.name, *words)) * _share(f, "doc", n), 2)
-        kind = {"bson": "subdocument", "json": "JSON (text or binary)", "json-in-json": "JSON text inside JSON text"}[encoding]
-        found.append((score, f.name, f"{kind} in {f.present}/{n} documents"))
+        held = {"bson": "subdocument", "json": "JSON (text or binary)", "json-in-json": "JSON text inside JSON text"}[encoding]
+        found.append((score, f.name, f"{held} in {f.present}/{n} documents"))
     guess = _ranked(key, found)
     return guess, encodings.get(guess.value, "bson") if guess else "bson"
 
@@ -525,7 +525,7 @@ def _fill_type_payload(fields, n, taken, encodings, guesses, values, *, rest_all
     if event_type is not None:
         guesses.append(event_type)
         taken.add(event_type.value.split(".")[0] if "." in event_type.value and event_type.value.split(".")[0] not in
-                  {f for f in fields if fields[f].kinds.get("doc")} else event_type.value)
+                  {f for f in fields if fields[f].forms.get("doc")} else event_type.value)
         values["type"] = event_type.value
     else:
         guesses.append(Guess("events.type", "", 0.0, "no short string field with few distinct values"))

@@ -134,7 +134,7 @@ def test_emmett_broken_stream_documents_are_reported_on_their_events(tool_db, op
     stay_events = events["guest_stay:stay-9"]  # numbered back from the last position it names
     assert [e.version for e in stay_events] == [2, 3]
     assert stay_events[0].problems == ("messages.0.metadata.streamPosition: says version 1, the commit numbers it 2",)
-    assert [p.kind for p in check_stream(stay_events)] == ["gap", "undecodable", "undecodable"]
+    assert [p.category for p in check_stream(stay_events)] == ["gap", "undecodable", "undecodable"]
     [placeholder] = events["shopping_cart:cart-5"]
     assert placeholder.problems == ("messages: str, not an array (the commit's events)",) and placeholder.time is None
 

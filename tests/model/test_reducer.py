@@ -7,7 +7,7 @@ import pytest
 from model.errors import ReducerLoadError
 from model.event import NewEvent
 from model.freeze import freeze
-from model.reducer import default_reducer, event_kind, load_reducer
+from model.reducer import default_reducer, event_role, load_reducer
 from model.replay import fold
 from tests.model.helpers import event, make_events
 
@@ -78,7 +78,7 @@ def test_seed_example_by_hand():
     ],
 )
 def test_event_kinds(event_type, kind):
-    assert event_kind(event_type) == kind
+    assert event_role(event_type) == kind
 
 
 def test_generic_merge_is_shallow_and_shares_untouched_values():

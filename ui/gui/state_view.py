@@ -134,9 +134,9 @@ class StateView(QWidget):
 
     def _legend_html(self) -> str:
         swatches = []
-        for kind in ("added", "changed", "removed"):
-            colour = mark_color(kind, self.palette()).name()
-            swatches.append(f'<span style="background-color:{colour}">&nbsp;{kind}&nbsp;</span>')
+        for mark in ("added", "changed", "removed"):
+            colour = mark_color(mark, self.palette()).name()
+            swatches.append(f'<span style="background-color:{colour}">&nbsp;{mark}&nbsp;</span>')
         return "&nbsp;".join(swatches)
 
     # -- showing ------------------------------------------------------------------------
