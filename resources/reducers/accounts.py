@@ -14,7 +14,7 @@ KNOWN_TYPES = {"AccountOpened", "FundsDeposited", "FundsWithdrawn", "TransferSen
 
 def evolve(state, event):
     data = event.data
-    kind = event.type
+    kind = event.type  # the event type
     if kind == "AccountOpened":
         return {"account_id": data["account_id"], "owner": data.get("owner"), "currency": data.get("currency"),
                 "balance": 0, "transactions": 0, "opened_at": event.time.isoformat()}

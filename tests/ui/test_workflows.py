@@ -172,3 +172,25 @@ def test_integrity_problems_are_marked_on_stream_and_events(qtbot, window, store
     assert "integrity problem" in streams.data(streams.index(row, 0), Qt.ItemDataRole.ToolTipRole)
     window.set_cursor(3)
     assert "time-backwards" in window.detail.toPlainText()
+
+
+def test_the_event_a_reducer_fails_on_is_in_the_list_with_its_error(qtbot, window, embedded_store, tmp_path):
+    embedded_store.append("acct-9", [NewEvent("Deposited", {"n": i}) for i in range(1, 11)], 0, stream_type="acct")
+    reducer = tmp_path / "picky.py"
+    reducer.write_text("def evolve(state, event):\n"
+                       "    if event.data['n'] == 7:\n"
+                       "        raise ValueError('seven is not allowed')\n"
+                       "    return state.set('n', event.data['n'])\n", encoding="utf-8")
+    connect(qtbot, window, Connection(uri=str(embedded_store.path)))
+    window.use_reducer_file(str(reducer))
+    qtbot.waitUntil(lambda: window.reducer.name == "picky", timeout=10_000)
+    open_stream(qtbot, window, "acct-9")
+    model = window.event_list.event_model
+    assert window.loaded_version == 6 and model.rowCount() == 7  # the six folded, and the one it failed on
+    assert "seven is not allowed" in "\n".join(model.problems_of(7))
+    assert model.row_texts(6)[2] == "⚠ Deposited"
+    window.set_cursor(7)
+    assert window.cursor == 7
+    assert "the reducer failed on this event" in window.state_view.title.text()
+    assert thaw(window.state_view.shown_state()) == {"n": 6}  # the state before it
+    assert "seven is not allowed" in window.banner.text()

@@ -138,7 +138,7 @@ class EventTableModel(QAbstractTableModel):
         if texts is None:
             event = self._events[row]
             problem = self._has_problem(event)
-            texts = (str(event.version), time_text(event), ("⚠ " if problem else "") + event.type, summary(event), problem)
+            texts = (f"{event.version:,}", time_text(event), ("⚠ " if problem else "") + event.type, summary(event), problem)
             if len(self._texts) >= TEXT_CACHE_ROWS:
                 self._texts.clear()  # rows seen long ago; the visible ones come back at once
             self._texts[row] = texts
@@ -205,7 +205,7 @@ class EventList(QTableView):
         header.setSelectionModel(QItemSelectionModel(self.event_model, header))
         # widths from the font, never ResizeToContents: that measures every one of a million rows
         fm = self.fontMetrics()
-        for col, sample in ((0, "10000000"), (1, "2024-01-01 00:00:00"), (2, "⚠ TransferReceived")):
+        for col, sample in ((0, "10,000,000"), (1, "2024-01-01 00:00:00"), (2, "⚠ TransferReceived")):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
             header.resizeSection(col, fm.horizontalAdvance(sample) + fm.averageCharWidth() * 3)
         header.setStretchLastSection(True)

@@ -69,7 +69,7 @@ class FieldChangeModel(QAbstractTableModel):
             return change.version
         if role == Qt.ItemDataRole.DisplayRole:
             if column == 0:
-                return str(change.version)
+                return f"{change.version:,}"
             if column == 1:
                 return time_text(change.time)
             if column == 2:
@@ -121,7 +121,7 @@ class FieldHistoryPanel(QWidget):
         header.setStretchLastSection(True)
         # widths from the font (fixed pixels cut the time and value at other font sizes); New stretches
         fm = self.fontMetrics()
-        for col, sample in enumerate(("1000000", "2024-01-01 00:00:00", "TransferReceived", "0" * 12)):
+        for col, sample in enumerate(("1,000,000", "2024-01-01 00:00:00", "TransferReceived", "0" * 12)):
             header.resizeSection(col, fm.horizontalAdvance(sample) + fm.averageCharWidth() * 3)
         self.table.doubleClicked.connect(self._jump_to_index)
         self.table.installEventFilter(self)

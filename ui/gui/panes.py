@@ -252,7 +252,7 @@ class Panes(QWidget):
             self.position_label.setText("")
             return
         partial = "" if stream.complete or stream.loading else " (partial)"
-        self.position_label.setText(f"version {number(stream.cursor.version)} of {number(stream.loaded_version)}{partial}")
+        self.position_label.setText(f"version {number(stream.cursor.version)} of {number(stream.last_shown)}{partial}")
 
     def show_reducer(self) -> None:
         self.reducer_label.setText(f"Reducer: {self.session.reducer.name}")

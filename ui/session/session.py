@@ -220,6 +220,7 @@ class Session:
             self.notify("Not connected: connect to a store first")
             return None
         self.close_stream()
+        self.message.emit("", "clear")  # what was said of the last stream does not stay over this one
         stream = OpenStream(store, stream_id, self.reducer.reducer, self.run, self.notify)
         self.stream = stream
         stream.loaded.connect(lambda: self.streams.mark_problems(stream_id, len(stream.problems)))

@@ -45,6 +45,14 @@ class _Batch:
 
 
 @dataclass(frozen=True)
+class _Failed:
+    """The event the reducer failed on: shown in the list with its error, though no state follows it."""
+
+    event: Event
+    columns: Columns
+
+
+@dataclass(frozen=True)
 class _Loaded:
     snapshots: list[Snapshot]
     problems: list[Problem]
@@ -97,6 +105,7 @@ class OpenStream:
         self._live_error = ""
         self._frozen = False
         self.load_error: BaseException | None = None  # why the last load stopped early
+        self.failed_event: Event | None = None  # the event the reducer failed on, after the last loaded
         #: (first, last) versions now loaded; the first batch of a stream starts at its first version
         self.extended = Signal()
         self.loaded = Signal()  # the whole stream (or up to a reducer failure) is in
@@ -130,6 +139,8 @@ class OpenStream:
                         self._frozen = True
                 task.progress(done, info.events, f"loading {stream_id}")
                 if history.error is not None:
+                    if kept < len(batch) and batch[kept].version == history.last_version + 1:
+                        task.post(_Failed(batch[kept], columns_of(batch[kept:kept + 1])))
                     break
             task.between_batches()
             snapshots = store.snapshots(stream_id)
@@ -157,6 +168,11 @@ class OpenStream:
                      if info.first_time and info.last_time else None)
             self.timeline.expect(info.events, (info.first_version, info.last_version), times)
             return
+        if isinstance(part, _Failed):
+            self.failed_event = part.event
+            self.timeline.append(part.columns)
+            self.extended.emit(part.event.version, part.event.version)
+            return
         first = self.loaded_version + 1 if self.loaded_version else part.events[0].version
         self.timeline.append(part.columns)
         self.loaded_version = part.events[-1].version
@@ -171,6 +187,8 @@ class OpenStream:
         self.set_snapshots(loaded.snapshots)
         self.problems = loaded.problems
         self.problem_texts = problems_by_version(loaded.problems)
+        if self.failed_event is not None and self.history.error is not None:
+            self.problem_texts.setdefault(self.failed_event.version, []).insert(0, str(self.history.error))
         self.problems_changed.emit()
         if self.history.error is not None:
             total = self.info.last_version if self.info else self.history.last_version
@@ -233,13 +251,26 @@ class OpenStream:
         return self._run(Job(f"following {stream_id}", work, on_result=arrived, on_error=failed))
 
     # -- what is loaded ------------------------------------------------------------------------------
+    @property
+    def last_shown(self) -> int:
+        """The last version the window shows: the loaded ones, and the event the reducer failed on."""
+        failed = self.failed_event
+        return failed.version if failed is not None and failed.version == self.loaded_version + 1 else self.loaded_version
+
     def event(self, version: int) -> Event:
+        failed = self.failed_event
+        if failed is not None and version == failed.version:
+            return failed
         return self.history.event(version)
 
     def events(self, first: int | None = None, last: int | None = None) -> list[Event]:
-        """Loaded events between two versions, inclusive (never beyond ``loaded_version``)."""
-        last = self.loaded_version if last is None else min(last, self.loaded_version)
-        return self.history.events(first, last)
+        """The events shown between two versions, inclusive (the failed event last, if any)."""
+        shown = self.last_shown
+        last = shown if last is None else min(last, shown)
+        events = self.history.events(first, min(last, self.loaded_version))
+        if last == shown and shown > self.loaded_version:
+            events = events + [self.failed_event]
+        return events
 
     @property
     def first_version(self) -> int:
@@ -248,7 +279,7 @@ class OpenStream:
     def problems_of(self, version: int) -> list[str]:
         """What is wrong with one event: what the store could not decode, then integrity problems."""
         try:
-            decoded = list(self.history.event(version).problems)
+            decoded = list(self.event(version).problems)
         except EventLensError:
             decoded = []
         return decoded + self.problem_texts.get(version, [])
@@ -292,11 +323,11 @@ class Cursor:
     def move(self, version: int, *, by: str = "user") -> None:
         """Move to ``version`` (clamped to the loaded versions); ``by`` "load"/"live" keeps following the end."""
         stream = self._stream
-        if stream.loaded_version == 0:
+        if stream.last_shown == 0:
             return
-        version = max(stream.first_version, min(int(version), stream.loaded_version))
+        version = max(stream.first_version, min(int(version), stream.last_shown))
         if by not in ("load", "live"):
-            self.follow_end = version == stream.loaded_version
+            self.follow_end = version >= stream.loaded_version
         if version == self.version:
             return
         self.version = version
@@ -310,7 +341,7 @@ class Cursor:
         self.move(self._stream.first_version)
 
     def end(self) -> None:
-        self.move(self._stream.loaded_version)
+        self.move(self._stream.last_shown)
 
     def stream_grew(self) -> None:
         """More events loaded: the cursor follows the end while the user has not moved it away."""
@@ -336,9 +367,9 @@ class Cursor:
             version = stream.history.version_at(moment)
             if version < stream.first_version:
                 raise UsageError(f"no event of {stream.stream_id!r} at or before {time_text(moment)} UTC") from None
-        if not stream.first_version <= version <= stream.loaded_version:
+        if not stream.first_version <= version <= stream.last_shown:
             raise UsageError(f"version {number(version)} is outside {number(stream.first_version)}–"
-                             f"{number(stream.loaded_version)}")
+                             f"{number(stream.last_shown)}")
         return version
 
     def goto(self, text: str) -> int:
@@ -350,9 +381,15 @@ class Cursor:
     def view(self) -> CursorView | None:
         """The event at the cursor, the state after it and its change (or the comparison)."""
         stream, version = self._stream, self.version
-        if version < 1 or stream.loaded_version == 0:
+        if version < 1 or stream.last_shown == 0:
             return None
         history = stream.history
+        if version > stream.loaded_version:  # the event the reducer failed on: the state before it
+            event = stream.event(version)
+            title = (f"Version {number(version)} · {event.type}: the reducer failed on this event "
+                     f"({getattr(history.error, 'reason', history.error)}); the state shown is the one before it")
+            return CursorView(version, event, history.state_at(stream.loaded_version), Diff(), title,
+                              stream.problems_of(version))
         event = history.event(version)
         base = self.compare_to
         if base is not None:
