@@ -94,13 +94,13 @@ def run_case(case: str, n: int, with_diff: bool) -> dict:
     from model.event import Event, ReducerId
     from model.freeze import freeze_each
     from model.reducer import Reducer, default_reducer
-    from model.replay import History
+    from model.loaded import LoadedStream
 
     reducer = default_reducer() if case != "list" else Reducer(ReducerId("append", "0"), append_evolve)
     gc.collect()
     before = rss_bytes()
     items = _payloads(case, n)
-    history = History("s", reducer)
+    history = LoadedStream("s", reducer)
     fold_s = 0.0
     for at in range(0, n, BATCH):
         # A batch as a store's read hands it out (payloads frozen by freeze_each), then folded.

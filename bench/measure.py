@@ -16,7 +16,8 @@ import bson
 from model.event import EMPTY
 from model.reconstruct import reconstruct
 from model.reducer import default_reducer, generic_evolve
-from model.replay import EMPTY_STATE, History, fold
+from model.loaded import LoadedStream
+from model.replay import EMPTY_STATE, fold
 
 BATCH = 5000  # the GUI's read batch (ui.gui.main_window.BATCH)
 JUMPS = 1000
@@ -53,9 +54,9 @@ def _best(fn, repeats: int) -> tuple[float, object]:
     return best, result
 
 
-def load_history(store, stream_id: str) -> History:
+def load_history(store, stream_id: str) -> LoadedStream:
     """What the GUI does on opening a stream: read in batches, fold into a History with checkpoints."""
-    history = History(stream_id, default_reducer())
+    history = LoadedStream(stream_id, default_reducer())
     for batch in store.read(stream_id, batch_size=BATCH):
         history.extend(batch)
     return history
@@ -95,7 +96,7 @@ def load(where: str, store, stream_id: str, baseline, baseline_what: str, events
 
 
 # -- 2. time travel ------------------------------------------------------------------------------
-def jumps(where: str, history: History, seed: int = 7) -> list[Row]:
+def jumps(where: str, history: LoadedStream, seed: int = 7) -> list[Row]:
     """1,000 state_at calls at random versions of the loaded history."""
     rng = random.Random(seed)
     versions = [rng.randint(1, history.last_version) for _ in range(JUMPS)]
@@ -122,7 +123,7 @@ def jumps(where: str, history: History, seed: int = 7) -> list[Row]:
 
 
 # -- 3. replay -----------------------------------------------------------------------------------
-def replay(where: str, store, stream_id: str, history: History, requests: int = 3, seed: int = 11) -> list[Row]:
+def replay(where: str, store, stream_id: str, history: LoadedStream, requests: int = 3, seed: int = 11) -> list[Row]:
     """Full replay throughput, and requests served by the History against the naive way."""
     events = history.events()
     n = len(events)

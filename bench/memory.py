@@ -23,13 +23,13 @@ def rss_bytes() -> int:
 
 def measure(path: str, stream_id: str, events: int) -> dict:
     from model.reducer import default_reducer
-    from model.replay import History
+    from model.loaded import LoadedStream
     from store.embedded import EmbeddedStore
 
     store = EmbeddedStore(path, read_only=True)
     gc.collect()
     before = rss_bytes()
-    history = History(stream_id, default_reducer())
+    history = LoadedStream(stream_id, default_reducer())
     for batch in store.read(stream_id, to_version=events, batch_size=5000):
         history.extend(batch)
     gc.collect()

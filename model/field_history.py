@@ -14,6 +14,8 @@ Path = tuple[Any, ...]
 
 #: How many events pass between two calls of ``cancel`` and ``progress``.
 CHECK_EVERY = 4096
+#: Events decoded at a time while walking a loaded stream.
+WALK_BATCH = 10_000
 
 
 class _Missing:
@@ -51,7 +53,7 @@ class FieldChange:
 
 
 class _History(Protocol):
-    # The part of model.replay.History this module uses.
+    # The part of model.loaded.LoadedStream this module uses.
     first_version: int
     last_version: int
 
@@ -107,13 +109,15 @@ def same_value(old: Any, new: Any) -> bool:
 
 
 def _walk(history: Any, state: Mapping[str, Any], first: int, last: int) -> Iterator[tuple[int, Any]]:
-    # The loaded events were all folded once already (History.extend checked versions, the
+    # The loaded events were all folded once already (the loaded stream checked versions, the
     # reducer's result and its time), so evolve is called directly here: state_at per version
-    # would arm the watchdog and slice the event list for every single step (5x slower).
+    # would arm the watchdog and slice the events for every single step (5x slower). Events are
+    # decoded a batch at a time: a stream of a million is never held whole.
     evolve = history.reducer.evolve
     version = first - 1
+    batches = (history.events(lo, min(last, lo + WALK_BATCH - 1)) for lo in range(first, last + 1, WALK_BATCH))
     try:
-        for event in history.events(first, last):
+        for event in (event for batch in batches for event in batch):
             new = evolve(state, event)
             state = new if type(new) is FrozenMap else freeze(new)
             version = event.version

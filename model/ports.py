@@ -7,15 +7,66 @@ store, foreign layouts included), ``EventStore`` adds the writes.
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Iterator, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 from model.errors import ReadOnlyError
 from model.event import Event, NewEvent, ReducerId, Snapshot, StreamInfo
 
 #: Sort keys the stream list accepts.
 STREAM_SORTS = ("stream_id", "stream_type", "events", "first_time", "last_time")
+
+
+@dataclass(frozen=True, slots=True)
+class IndexBatch:
+    """A batch of a stream's index: versions, times (microseconds since 1970, ``NO_TIME`` for none), types.
+
+    ``problems`` maps a position in the batch to what the store could not read of that event's
+    version, type or time; the rest of the event is still shown.
+    """
+
+    versions: Sequence[int]
+    times: Sequence[int]
+    types: Sequence[str]
+    problems: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
+    stream_type: str = ""
+
+
+class PayloadBatch(abc.ABC):
+    """The payloads of a run of events, packed as the store keeps them; decoded when asked."""
+
+    first_version: int
+
+    @abc.abstractmethod
+    def __len__(self) -> int: ...
+
+    @abc.abstractmethod
+    def decode(self, start: int, stop: int) -> list[tuple[Mapping[str, Any], Mapping[str, Any], tuple[str, ...]]]:
+        """(data, metadata, problems) of the events at positions start..stop-1, read-only."""
+
+    @property
+    def nbytes(self) -> int:
+        """About how much memory the packed payloads take."""
+        return 0
+
+
+class KeptPayloads(PayloadBatch):
+    """Payloads of events already decoded (stores without a packed form): kept as they are."""
+
+    def __init__(self, first_version: int, events: Sequence[Event]):
+        self.first_version = first_version
+        self._payloads = [(e.data, e.metadata, e.problems) for e in events]
+
+    def __len__(self) -> int:
+        return len(self._payloads)
+
+    def decode(self, start: int, stop: int):
+        return self._payloads[start:stop]
+
+    @property
+    def nbytes(self) -> int:
+        return 600 * len(self._payloads)  # decoded dicts: a rough figure, for the memory estimate only
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +117,24 @@ class EventSource(abc.ABC):
 
         Bounds are inclusive. A stream that does not exist yields nothing.
         """
+
+    def read_index(self, stream_id: str, *, from_version: int = 1, to_version: int | None = None,
+                   batch_size: int = 50_000) -> Iterator[IndexBatch]:
+        """A stream's versions, times and types in version order, without payloads (a column query where
+        the store has one). The default reads whole events."""
+        from model.loaded import to_micros
+
+        for events in self.read(stream_id, from_version=from_version, to_version=to_version, batch_size=batch_size):
+            # what could not be read comes with the payloads (``read_payloads``), once
+            yield IndexBatch([e.version for e in events], [to_micros(e.time) for e in events], [e.type for e in events],
+                             stream_type=next((e.stream_type for e in events if e.stream_type), ""))
+
+    def read_payloads(self, stream_id: str, *, from_version: int = 1, to_version: int | None = None,
+                      batch_size: int = 10_000) -> Iterator[PayloadBatch]:
+        """A stream's payloads in version order, packed as the store keeps them. The default keeps decoded events."""
+        for events in self.read(stream_id, from_version=from_version, to_version=to_version, batch_size=batch_size):
+            if events:
+                yield KeptPayloads(events[0].version, events)
 
     @abc.abstractmethod
     def stream(self, stream_id: str) -> StreamInfo | None:

@@ -10,7 +10,7 @@ from model.errors import CancelledError
 from model.event import Event
 from model.field_history import MISSING, FieldChange, field_history, same_value, value_at
 from model.reducer import default_reducer
-from model.replay import History
+from model.loaded import LoadedStream
 
 T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
 
@@ -22,8 +22,8 @@ def events(*specs: tuple[str, dict]) -> list[Event]:
     ]
 
 
-def history_of(*specs: tuple[str, dict], **kwargs) -> History:
-    history = History("s-1", default_reducer(), **kwargs)
+def history_of(*specs: tuple[str, dict], **kwargs) -> LoadedStream:
+    history = LoadedStream("s-1", default_reducer(), **kwargs)
     history.extend(events(*specs))
     return history
 
@@ -90,7 +90,7 @@ def test_empty_path_is_the_whole_state_and_unknown_path_has_no_changes():
 
 
 def test_history_after_a_snapshot_starts_from_the_initial_state():
-    history = History("s-1", default_reducer(), initial_state={"name": "Ada"}, initial_version=10)
+    history = LoadedStream("s-1", default_reducer(), initial_state={"name": "Ada"}, initial_version=10)
     history.extend([Event("s-1", 11, "UserUpdated", {"name": "Bob"}, {}, T0)])
     assert [(c.version, c.old, c.new) for c in field_history(history, ("name",))] == [(11, "Ada", "Bob")]
 
@@ -126,7 +126,7 @@ def test_value_helpers():
 class OnlyStateAt:
     """The minimal history protocol: no reducer or event list to walk with."""
 
-    def __init__(self, history: History):
+    def __init__(self, history: LoadedStream):
         self._h = history
         self.first_version, self.last_version = history.first_version, history.last_version
 
@@ -137,7 +137,7 @@ class OnlyStateAt:
         return self._h.event(version)
 
 
-def brute_force(history: History, path: tuple) -> list[tuple[int, object, object]]:
+def brute_force(history: LoadedStream, path: tuple) -> list[tuple[int, object, object]]:
     """Independent reference: compare the state before and after every event."""
     result = []
     for v in range(history.first_version, history.last_version + 1):

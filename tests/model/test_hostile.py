@@ -2,6 +2,7 @@
 from collections.abc import Mapping
 from datetime import datetime, timezone
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -10,7 +11,8 @@ from model.errors import EventLensError, ReducerError
 from model.event import Event, ReducerId
 from model.integrity import check_stream
 from model.reducer import Reducer, default_reducer
-from model.replay import History, fold
+from model.loaded import LoadedStream
+from model.replay import fold
 
 scalars = st.one_of(
     st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=5)
@@ -57,11 +59,15 @@ def test_fold_history_and_checks_survive_hostile_events(events):
         assert isinstance(state, Mapping)
     except EventLensError as error:
         assert "\n" not in str(error)
-    history = History("s", reducer)
+    history = LoadedStream("s", reducer)
     history.extend(events)
-    assert history.last_version == len(history)
-    for v in range(0, history.last_version + 1):
+    assert history.last_version == len(history) and history.folded_version <= history.last_version
+    for v in range(0, history.folded_version + 1):  # every state there is can be had
         history.state_at(v)
+    for v in range(history.folded_version + 1, history.last_version + 1):  # the rest says why not, in one line
+        with pytest.raises(EventLensError) as missing:
+            history.state_at(v)
+        assert "\n" not in str(missing.value)
     problems = check_stream(events, Reducer(ReducerId("r", "f"), reducer.evolve, frozenset({"X"})))
     assert all(p.category and "\n" not in p.message for p in problems)
 

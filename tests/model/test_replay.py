@@ -1,4 +1,4 @@
-"""fold: checked steps and located errors; History: bounded time travel."""
+"""fold: checked steps and located errors; LoadedStream: bounded time travel."""
 import random
 import threading
 import time
@@ -11,7 +11,8 @@ from model.errors import EventLensError, ReducerError, VersionError
 from model.event import ReducerId
 from model.freeze import FrozenList, FrozenMap
 from model.reducer import Reducer, default_reducer
-from model.replay import History, fold
+from model.loaded import LoadedStream
+from model.replay import fold
 from tests.model.helpers import T0, event, make_events
 
 
@@ -181,11 +182,11 @@ def test_timeouts_in_two_threads_stop_only_the_stuck_one():
     assert results["fine"] == {"n": 60}
 
 
-# -- History ------------------------------------------------------------------------------
+# -- LoadedStream ------------------------------------------------------------------------------
 
 
 def loaded(events, reducer=None, batch=500, **kw):
-    history = History(events[0].stream_id, reducer or default_reducer(), **kw)
+    history = LoadedStream(events[0].stream_id, reducer or default_reducer(), **kw)
     for i in range(0, len(events), batch):
         history.extend(events[i : i + batch])
     return history
@@ -231,16 +232,21 @@ def test_extend_stops_at_a_failing_event_and_keeps_what_came_before():
         return {**state, "n": state.get("n", 0) + 1}
 
     events = [event("s", v, "Boom" if v == 7 else "Tick") for v in range(1, 11)]
-    history = History("s", reducer_of(evolve), checkpoint_every=4)
+    history = LoadedStream("s", reducer_of(evolve), checkpoint_every=4)
     kept = history.extend(events[:5]) + history.extend(events[5:])
-    assert kept == 6 and history.last_version == 6
+    assert kept == 6 and history.folded_version == 6
+    assert history.last_version == 10  # every event the store holds is still listed, state or not
+    assert history.event(7).type == "Boom" and history.event(10).version == 10
     assert history.state_at(6) == {"n": 6} and history.state_at(3) == {"n": 3}
     assert isinstance(history.error, ReducerError) and history.error.version == 7
-    assert history.extend([event("s", 7, "Tick")]) == 0  # stays stopped: the UI shows the error
+    with pytest.raises(EventLensError, match="no state for version 8 yet .*bad amount"):
+        history.state_at(8)
+    assert history.extend([event("s", 11, "Tick")]) == 0  # the fold stays stopped: the UI shows the error
+    assert history.last_version == 11
 
 
 def test_extend_records_a_version_gap_as_the_error():
-    history = History("s", default_reducer())
+    history = LoadedStream("s", default_reducer())
     history.extend([event("s", 1, "Created"), event("s", 2, "X"), event("s", 5, "X")])
     assert history.last_version == 2 and isinstance(history.error, VersionError)
 
@@ -249,7 +255,7 @@ def test_history_from_a_snapshot_state():
     events = account_events(300)
     reducer = default_reducer()
     at_100 = fold({}, events[:100], reducer)
-    history = History(events[0].stream_id, reducer, initial_state=at_100, initial_version=100)
+    history = LoadedStream(events[0].stream_id, reducer, initial_state=at_100, initial_version=100)
     history.extend(events[100:])
     assert history.first_version == 101 and history.last_version == 300
     assert history.state_at(250) == fold({}, events[:250], reducer)
@@ -261,7 +267,7 @@ def test_history_from_a_snapshot_state():
 def test_event_and_unloaded_versions():
     events = account_events(50)
     history = loaded(events)
-    assert history.event(17) is events[16]
+    assert history.event(17) == events[16]  # decoded from what the history keeps
     assert history.events(10, 12) == events[9:12]
     for bad in (51, -1, "3"):
         with pytest.raises(EventLensError, match="is not loaded"):
@@ -339,7 +345,7 @@ def test_reducers_written_the_plain_way_still_work_and_get_frozen_states():
         return {**state, "items": state["items"] + [ev.version], "seen": {**state["seen"], ev.version: True}}
 
     events = [event("s", v, "Added") for v in range(1, 200)]
-    history = History("s", reducer_of(evolve), checkpoint_every=32)
+    history = LoadedStream("s", reducer_of(evolve), checkpoint_every=32)
     history.extend(events)
     assert history.error is None
     state = history.state
@@ -357,8 +363,8 @@ def test_persistent_reducers_fold_like_plain_ones():
         return state.set(f"sku-{ev.version % 300}", ev.version).set("log", log[-50:])
 
     events = [event("s", v, "Counted") for v in range(1, 1500)]
-    a = History("s", reducer_of(plain), checkpoint_every=64)
-    b = History("s", reducer_of(persistent), checkpoint_every=64)
+    a = LoadedStream("s", reducer_of(plain), checkpoint_every=64)
+    b = LoadedStream("s", reducer_of(persistent), checkpoint_every=64)
     a.extend(events)
     b.extend(events)
     for v in random.Random(2).sample(range(0, 1500), 60):
@@ -375,7 +381,7 @@ def test_checkpoints_of_a_growing_state_share_structure():
     datas = freeze_each([{"warehouse": "w"}] + [{f"sku-{i}": i} for i in range(1, n)])
     events = [event("inv", i + 1, "StockCounted" if i else "InventoryOpened", d) for i, d in enumerate(datas)]
     tracemalloc.start()
-    history = History("inv", default_reducer(), checkpoint_every=100)
+    history = LoadedStream("inv", default_reducer(), checkpoint_every=100)
     history.extend(events)
     size = tracemalloc.get_traced_memory()[0]
     tracemalloc.stop()
@@ -394,7 +400,7 @@ def test_change_at_on_a_large_state_is_what_the_event_changed():
         return state.set(f"k{ev.version}", ev.version).set("items", state["items"] + [ev.version]).delete(f"k{ev.version + 2000}")
 
     events = [event("s", v, "Changed") for v in range(1, 400)]
-    history = History("s", reducer_of(evolve), checkpoint_every=50)
+    history = LoadedStream("s", reducer_of(evolve), checkpoint_every=50)
     history.extend(events)
     from model.freeze import changed_keys
 

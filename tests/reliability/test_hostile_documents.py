@@ -23,7 +23,8 @@ from hypothesis import strategies as st
 from model.errors import EventLensError, ReducerError, VersionError
 from model.event import Event, NewEvent, ReducerId
 from model.reducer import Reducer, default_reducer
-from model.replay import History, fold
+from model.loaded import LoadedStream
+from model.replay import fold
 from store.codec import dumps_json, loads_json_text, to_jsonable
 from store.layout import decode_commit, decode_event, load_layout
 
@@ -234,8 +235,8 @@ def test_decode_commit_records_problems_on_each_event(doc):
 # -- the stores' read paths ----------------------------------------------------------------------
 
 
-def load_history(store, stream_id: str, reducer: Reducer | None = None) -> tuple[History, EventLensError | None]:
-    history = History(stream_id, reducer or default_reducer())
+def load_history(store, stream_id: str, reducer: Reducer | None = None) -> tuple[LoadedStream, EventLensError | None]:
+    history = LoadedStream(stream_id, reducer or default_reducer())
     try:
         for batch in store.read(stream_id, batch_size=3):
             history.extend(batch)
@@ -245,7 +246,7 @@ def load_history(store, stream_id: str, reducer: Reducer | None = None) -> tuple
     return history, history.error
 
 
-def outcome_of(history: History, error: EventLensError | None, stream_id: str) -> str:
+def outcome_of(history: LoadedStream, error: EventLensError | None, stream_id: str) -> str:
     if error is None:
         problems = [p for e in history.events() for p in e.problems]
         assert all(p and "\n" not in p for p in problems)
@@ -480,7 +481,7 @@ def test_hostile_reducers_end_in_a_located_error(behaviours):
         assert first_bad is not None and error.version == first_bad + 1
         assert f"version {first_bad + 1} (Type{first_bad + 1})" in str(error)
         count("reducers", f"located ReducerError ({behaviours[first_bad]})")
-    history = History("acct-1", reducer)
+    history = LoadedStream("acct-1", reducer)
     history.extend(events)
     assert history.last_version == (len(events) if first_bad is None else first_bad)
 

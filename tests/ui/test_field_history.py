@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 from model.event import Event
 from model.field_history import field_history, MISSING, FieldChange
 from model.reducer import default_reducer
-from model.replay import History
+from model.loaded import LoadedStream
 import ui.gui.worker  # noqa: F401  (pins None/True/False: PySide6 6.12 on Python 3.11 drops references)
 from ui.gui.field_history import ABSENT_TEXT, FieldHistoryPanel, value_text
 
@@ -17,7 +17,7 @@ from ui.gui.field_history import ABSENT_TEXT, FieldHistoryPanel, value_text
 T0 = datetime(2024, 3, 1, 12, 0, tzinfo=timezone.utc)
 
 
-def history() -> History:
+def history() -> LoadedStream:
     specs = [
         ("UserCreated", {"name": "Ada", "tags": ["a"]}),
         ("UserUpdated", {"email": "ada@example.org"}),
@@ -25,7 +25,7 @@ def history() -> History:
         ("UserUpdated", {"tags": ["a", "b"]}),
         ("UserCreated", {"email": "x"}),  # replaces the state: the name is gone
     ]
-    h = History("user-1", default_reducer())
+    h = LoadedStream("user-1", default_reducer())
     h.extend([Event("user-1", i, t, d, {}, T0 + timedelta(seconds=i)) for i, (t, d) in enumerate(specs, 1)])
     return h
 

@@ -1,14 +1,16 @@
 """The event list beside the timeline: version, time, type and a one-line summary per event."""
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
 from PySide6.QtCore import QAbstractTableModel, QItemSelectionModel, QModelIndex, QObject, QPointF, Qt, Signal
 from PySide6.QtGui import QColor, QFontMetrics, QFontMetricsF, QPainter, QPalette
 from PySide6.QtWidgets import (QAbstractItemView, QAbstractSlider, QHeaderView, QScrollBar, QStyle,
                                QStyleOptionFocusRect, QStyleOptionSlider, QStyleOptionViewItem, QTableView, QWidget)
 
+from model.errors import EventLensError
 from model.event import Event
+from model.loaded import LoadedStream
 from model.freeze import LIST_TYPES
 from ui.gui.theme import mark_color
 from ui.session.text import iso
@@ -47,61 +49,83 @@ def summary(event: Event) -> str:
 
 
 class EventTableModel(QAbstractTableModel):
-    """Loaded events of one stream, appended batch by batch as the worker reads them."""
+    """The listed events of one loaded stream: rows as its index grows, summaries as payloads arrive."""
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
-        self._events: list[Event] = []
+        self._loaded: LoadedStream | None = None
+        self._rows = 0
         self._problems: dict[int, list[str]] = {}
         # row -> (version, time, type, summary, has a problem): a view asks each cell for
         # several roles on every repaint, and a cursor move repaints every visible row
         self._texts: dict[int, tuple[str, str, str, str, bool]] = {}
+        self._waiting: set[int] = set()  # rows whose summary waits for their payload
 
     def clear(self) -> None:
         """Forget every event (a new stream is opening)."""
+        self.set_stream(None)
+
+    def set_stream(self, loaded: LoadedStream | None) -> None:
+        """Show the events of ``loaded`` (rows come with ``grow``)."""
         self.beginResetModel()
-        self._events, self._problems, self._texts = [], {}, {}
+        self._loaded, self._rows, self._problems, self._texts, self._waiting = loaded, 0, {}, {}, set()
         self.endResetModel()
 
-    def append(self, events: Sequence[Event]) -> None:
-        """Add a batch at the end."""
-        if not events:
+    def grow(self, last_version: int) -> None:
+        """The index is known up to ``last_version``: list the new rows."""
+        if self._loaded is None:
             return
-        start = len(self._events)
-        self.beginInsertRows(QModelIndex(), start, start + len(events) - 1)
-        self._events.extend(events)
-        self.endInsertRows()
+        rows = last_version - self._loaded.first_version + 1
+        if rows > self._rows:
+            self.beginInsertRows(QModelIndex(), self._rows, rows - 1)
+            self._rows = rows
+            self.endInsertRows()
+
+    def filled(self) -> None:
+        """More payloads are in: the rows that waited for theirs show their summary now."""
+        if not self._waiting or self._loaded is None:
+            return
+        ready = self._loaded.payload_version - self._loaded.first_version
+        done = [row for row in self._waiting if row <= ready]
+        if not done:
+            return
+        for row in done:
+            self._waiting.discard(row)
+            self._texts.pop(row, None)
+        self.dataChanged.emit(self.index(min(done), 0), self.index(max(done), len(COLUMNS) - 1))
 
     def set_problems(self, problems: Mapping[int, list[str]]) -> None:
         """Integrity problems by version; those rows are tinted and carry the messages as tooltips."""
         self._problems = dict(problems)
-        self._texts = {}  # the type column and the tint depend on the problems
-        if self._events:
-            self.dataChanged.emit(self.index(0, 0), self.index(len(self._events) - 1, len(COLUMNS) - 1))
-
-    def events(self) -> list[Event]:
-        """The loaded events (shared, do not change)."""
-        return self._events
+        self._texts, self._waiting = {}, set()  # the type column and the tint depend on the problems
+        if self._rows:
+            self.dataChanged.emit(self.index(0, 0), self.index(self._rows - 1, len(COLUMNS) - 1))
 
     def row_of(self, version: int) -> int:
         """The row showing ``version``, or -1."""
-        if not self._events:
+        if self._loaded is None:
             return -1
-        row = version - self._events[0].version  # versions are contiguous
-        return row if 0 <= row < len(self._events) else -1
+        row = version - self._loaded.first_version  # versions are contiguous
+        return row if 0 <= row < self._rows else -1
 
     def version_at_row(self, row: int) -> int | None:
-        return self._events[row].version if 0 <= row < len(self._events) else None
+        return self._loaded.first_version + row if self._loaded is not None and 0 <= row < self._rows else None
 
     def problems_of(self, version: int) -> list[str]:
-        """Messages shown for an event: decoding problems and integrity problems."""
-        row = self.row_of(version)
-        decoded = list(self._events[row].problems) if row >= 0 else []
-        return decoded + self._problems.get(version, [])
+        """Messages shown for an event: what the store could not read, then integrity problems."""
+        loaded = self._loaded
+        read: list[str] = []
+        if loaded is not None and self.row_of(version) >= 0:
+            try:
+                read = list(loaded.event(version).problems) if version <= loaded.payload_version \
+                    else list(loaded.index_row(version)[3])
+            except EventLensError:
+                read = []
+        return read + self._problems.get(version, [])
 
     # -- Qt model ---------------------------------------------------------------------
     def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self._events)
+        return 0 if parent.isValid() else self._rows
 
     def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:
         return 0 if parent.isValid() else len(COLUMNS)
@@ -127,25 +151,29 @@ class EventTableModel(QAbstractTableModel):
 
             return mark_color("warning", QApplication.palette())
         if role == _TOOLTIP:
-            event = self._events[row]
-            notes = self.problems_of(event.version)
-            return "\n".join(notes) if notes else (iso(event.time) or "no time recorded")
+            version = self.version_at_row(row)
+            notes = self.problems_of(version)
+            return "\n".join(notes) if notes else (iso(self._loaded.time_of(version)) or "no time recorded")
         return None
 
     def row_texts(self, row: int) -> tuple[str, str, str, str, bool]:
         """A row's display texts (version, time, type, summary) and whether it has a problem."""
         texts = self._texts.get(row)
         if texts is None:
-            event = self._events[row]
-            problem = self._has_problem(event)
-            texts = (f"{event.version:,}", time_text(event), ("⚠ " if problem else "") + event.type, summary(event), problem)
+            loaded = self._loaded
+            version, moment, event_type, read_problems = loaded.index_row(loaded.first_version + row)
+            if version <= loaded.payload_version:
+                event = loaded.event(version)
+                text, problem = summary(event), bool(event.problems)
+            else:
+                text, problem = "…", bool(read_problems)
+                self._waiting.add(row)
+            problem = problem or version in self._problems
+            texts = (f"{version:,}", _time_text(moment), ("⚠ " if problem else "") + event_type, text, problem)
             if len(self._texts) >= TEXT_CACHE_ROWS:
                 self._texts.clear()  # rows seen long ago; the visible ones come back at once
             self._texts[row] = texts
         return texts
-
-    def _has_problem(self, event: Event) -> bool:
-        return bool(event.problems) or event.version in self._problems
 
 
 class _SteadyScrollBar(QScrollBar):

@@ -131,12 +131,6 @@ class FieldHistoryPanel(QWidget):
         layout.addWidget(self.table)
 
     # -- content --------------------------------------------------------------------------------
-    def set_history(self, history: Any, path: Sequence[Any]) -> list[FieldChange]:
-        """Compute and show the field's history here (small streams; large ones: a worker and set_changes)."""
-        changes = field_history(history, tuple(path))
-        self.set_changes(path, changes)
-        return changes
-
     def set_changes(self, path: Sequence[Any], changes: Sequence[FieldChange]) -> None:
         """Show changes computed elsewhere (a worker) for ``path``."""
         self._path = tuple(path)

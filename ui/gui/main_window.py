@@ -199,8 +199,9 @@ class MainWindow(QMainWindow):
         return self.session.stream
 
     @property
-    def history(self):
-        return self.session.stream.history if self.session.stream else None
+    def loaded(self):
+        """The open stream's loaded events and states (model.loaded.LoadedStream), or None."""
+        return self.session.stream.loaded if self.session.stream else None
 
     @property
     def stream_id(self) -> str | None:
@@ -233,7 +234,7 @@ class MainWindow(QMainWindow):
         # once loaded, more events come only from following it live
         stream.extended.connect(lambda first, last: stream.complete and self.eventsAppended.emit(last))
         stream.cursor.moved.connect(self._cursor_moved)
-        stream.loaded.connect(lambda: self._stream_loaded(stream))
+        stream.finished.connect(lambda: self._stream_loaded(stream))
         stream.failed.connect(self.loadFailed.emit)
         stream.snapshots_changed.connect(self.snapshotsChanged.emit)
 

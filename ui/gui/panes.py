@@ -184,9 +184,11 @@ class Panes(QWidget):
         self.clear_stream()
         self.stream = stream
         self.timeline.set_model(stream.timeline)
+        self.event_list.event_model.set_stream(stream.loaded)
         self.state_view.clear(f"Loading {stream.stream_id}…")
         stream.extended.connect(lambda first, last: self._extended(stream, first, last))
-        stream.loaded.connect(lambda: self._loaded(stream))
+        stream.filled.connect(lambda payloads, folded: self._filled(stream))
+        stream.finished.connect(lambda: self._loaded(stream))
         stream.failed.connect(lambda text: self.show_position())
         stream.snapshots_changed.connect(lambda: self._snapshots(stream))
         if not self.goto_edit.hasFocus():
@@ -195,13 +197,24 @@ class Panes(QWidget):
     def _extended(self, stream: OpenStream, first: int, last: int) -> None:
         if stream is not self.stream:
             return
-        self.event_list.event_model.append(stream.events(first, last))
+        self.event_list.event_model.grow(last)
         self.compare_spin.setMaximum(last)
         if not stream.timeline.has_times:  # a layout that keeps no event times: versions only
             self.axis_box.setChecked(True)
         self.axis_box.setEnabled(stream.timeline.has_times)
         self.timeline.data_changed()
         self.show_position()
+
+    def _filled(self, stream: OpenStream) -> None:
+        if stream is not self.stream:
+            return
+        self.event_list.event_model.filled()
+        key = self.state_view.shown_key()
+        # the cursor's event or state was still on its way: show it now that it is in
+        version = stream.cursor.version
+        if key is not None and key[0] == version and (
+                (key[2] is None and version <= stream.folded_version) or (not key[3] and version <= stream.payload_version)):
+            self.show_cursor()
 
     def _loaded(self, stream: OpenStream) -> None:
         if stream is not self.stream:
@@ -240,8 +253,9 @@ class Panes(QWidget):
             return
         self.timeline.show_cursor(view.version)
         self.event_list.select_version(view.version)
-        if (view.version, view.compared_with, view.state) != self.state_view.shown_key():
-            self.state_view.show_state(view.state, view.change, view.title, key=(view.version, view.compared_with, view.state))
+        key = (view.version, view.compared_with, view.state, view.event is not None)
+        if key != self.state_view.shown_key():
+            self.state_view.show_state(view.state, view.change, view.title, key=key)
         self.detail.show_event(view.event, view.problems)
         self.field_history.select_version(view.version)
         self.show_position()
@@ -252,7 +266,7 @@ class Panes(QWidget):
             self.position_label.setText("")
             return
         partial = "" if stream.complete or stream.loading else " (partial)"
-        self.position_label.setText(f"version {number(stream.cursor.version)} of {number(stream.last_shown)}{partial}")
+        self.position_label.setText(f"version {number(stream.cursor.version)} of {number(stream.loaded_version)}{partial}")
 
     def show_reducer(self) -> None:
         self.reducer_label.setText(f"Reducer: {self.session.reducer.name}")

@@ -223,7 +223,7 @@ class Session:
         self.message.emit("", "clear")  # what was said of the last stream does not stay over this one
         stream = OpenStream(store, stream_id, self.reducer.reducer, self.run, self.notify)
         self.stream = stream
-        stream.loaded.connect(lambda: self.streams.mark_problems(stream_id, len(stream.problems)))
+        stream.finished.connect(lambda: self.streams.mark_problems(stream_id, len(stream.problems)))
         self.stream_opened.emit(stream)
         stream.load()
         return stream
@@ -243,10 +243,10 @@ class Session:
         stream = self.stream
         if stream is None:
             return None
-        history, upto = stream.history, stream.loaded_version
+        loaded, upto = stream.loaded, stream.folded_version
 
         def work(task: Task):
-            changes = field_history(history, path, to_version=upto, cancel=lambda: task.cancelled,
+            changes = field_history(loaded, path, to_version=upto, cancel=lambda: task.cancelled,
                                     progress=lambda done, total: task.progress(done, total, "history of a field"))
             return path, changes
 
@@ -310,7 +310,10 @@ class Session:
         if stream is None or stream.cursor.version < 1:
             self.notify("Open a stream and place the cursor on an event first")
             return None
-        return self._export(export.export_state_job(stream.history.state_at(stream.cursor.version), path), on_result)
+        if stream.cursor.version > stream.folded_version:
+            self.notify("The state at the cursor is not built yet (or the reducer failed before it)")
+            return None
+        return self._export(export.export_state_job(stream.loaded.state_at(stream.cursor.version), path), on_result)
 
     def _export(self, job: Job, on_result) -> Task:
         job.on_result = on_result

@@ -1,36 +1,41 @@
-"""The open stream: loading it in batches, following it live, its problems and snapshots, and the cursor.
+"""The open stream: loading it (index first, then payloads and states), following it live, its
+problems and snapshots, and the cursor.
 
-The load job's ``work`` runs where the runner puts it (the window's worker): it reads batches,
-folds them into the loaded stream's checkpoints and builds the timeline's columns. Its partial
-results are applied by ``_apply`` on the session's thread, which moves ``loaded_version`` and
-tells observers. Folding in the worker while the session's thread reads is safe: the loaded
-stream has one writer and readers only look below ``loaded_version``.
+The load job's ``work`` runs where the runner puts it (the window's worker). It reads the
+stream's index (versions, times, types) in large batches first, so the timeline and the event
+list fill within moments; then the payloads, packed as the store keeps them, folding states
+into checkpoints as they come. Its partial results are applied by ``_apply`` on the session's
+thread, which moves the counts observers read and tells them. The loaded stream has one
+writer (the worker) and readers only look below the counts already announced.
 """
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import chain
 from typing import Any, Mapping
 
+import numpy as np
+
 from model.diff import Diff, diff
 from model.errors import CancelledError, EventLensError, StreamNotFound, UsageError
 from model.event import Event, Snapshot, StreamInfo
 from model.integrity import Problem, check_stream
-from model.ports import EventSource
+from model.loaded import NO_TIME, LoadedStream
+from model.ports import EventSource, IndexBatch
 from model.reducer import Reducer
-from model.replay import History
 from ui.session.jobs import Job, Runner, Task
 from ui.session.signals import Signal
 from ui.session.text import first_line, number, parse_moment, time_text
-from ui.session.timeline import Columns, TimelineModel, columns_of
+from ui.session.timeline import Columns, TimelineModel, code_types, columns_of
 
-#: Events per read: one progress step, one check for cancel or a pause (~8 ms of work).
-BATCH = 1000
+#: Index rows per read: a column query of this many takes tens of milliseconds.
+INDEX_BATCH = 50_000
+#: Payloads per read: one progress step, one check for cancel or a pause (~10 ms of work with the fold).
+PAYLOAD_BATCH = 2_000
 PAGE_STEP = 100
 
-Notify = Callable[[str, str], None]  # (text, severity: "error" | "warning" | "info")
+Notify = Callable[[str, str], None]  # (text, severity: "error" | "warning" | "info" | "clear")
 
 
 @dataclass(frozen=True)
@@ -39,39 +44,30 @@ class _Started:
 
 
 @dataclass(frozen=True)
-class _Batch:
-    events: list[Event]
+class _Indexed:
+    first: int
+    last: int
     columns: Columns
 
 
 @dataclass(frozen=True)
-class _Failed:
-    """The event the reducer failed on: shown in the list with its error, though no state follows it."""
-
-    event: Event
-    columns: Columns
+class _Payloads:
+    payload_version: int
+    folded_version: int
 
 
 @dataclass(frozen=True)
-class _Loaded:
+class _Finished:
     snapshots: list[Snapshot]
     problems: list[Problem]
 
 
-def load_stream(store: EventSource, stream_id: str, reducer: Reducer, *,
-                on_batch: Callable[[int, int], None] | None = None) -> OpenStream:
-    """Open and load a stream in this thread, as the window does in its worker (tests, benchmarks, scripts).
-
-    ``on_batch(first, last)`` is called after each batch; a load that stops early keeps what it
-    loaded and its reason in ``load_error``.
-    """
-    from ui.session.jobs import run_now
-
-    stream = OpenStream(store, stream_id, reducer, run_now, lambda text, severity: None)
-    if on_batch is not None:
-        stream.extended.connect(on_batch)
-    stream.load()
-    return stream
+def index_columns(batch: IndexBatch, count: int) -> Columns:
+    """The timeline's columns of the first ``count`` rows of an index batch (built in the worker)."""
+    times = np.asarray(batch.times[:count], dtype=np.int64)
+    seconds = times / 1e6
+    seconds[times == NO_TIME] = np.nan
+    return Columns(np.asarray(batch.versions[:count], dtype=np.int64), seconds, code_types(list(batch.types[:count])))
 
 
 def problems_by_version(problems: list[Problem]) -> dict[int, list[str]]:
@@ -84,14 +80,19 @@ def problems_by_version(problems: list[Problem]) -> dict[int, list[str]]:
 
 
 class OpenStream:
-    """One stream being explored: what is loaded, its timeline, problems, snapshots and cursor."""
+    """One stream being explored: what is loaded, its timeline, problems, snapshots and cursor.
+
+    ``loaded_version`` is the last version listed (its version, time and type known);
+    ``payload_version`` the last whose payload is in; ``folded_version`` the last whose state
+    can be shown (a reducer failure stops it; the events after it are still listed).
+    """
 
     def __init__(self, store: EventSource, stream_id: str, reducer: Reducer, run: Runner, notify: Notify):
         self.store, self.stream_id, self.reducer = store, stream_id, reducer
         self._run, self._notify = run, notify
-        self.history = History(stream_id, reducer)
+        self.loaded = LoadedStream(stream_id, reducer)
         self.info: StreamInfo | None = None
-        self.loaded_version = 0
+        self.loaded_version = self.payload_version = self.folded_version = 0
         self.loading = False
         self.complete = False
         self.closed = False
@@ -100,55 +101,60 @@ class OpenStream:
         self.problem_texts: dict[int, list[str]] = {}
         self.timeline = TimelineModel()
         self.cursor = Cursor(self)
+        self.load_error: BaseException | None = None  # why the last load stopped early
         self._task: Task | None = None
         self._polling = False
         self._live_error = ""
-        self._frozen = False
-        self.load_error: BaseException | None = None  # why the last load stopped early
-        self.failed_event: Event | None = None  # the event the reducer failed on, after the last loaded
-        #: (first, last) versions now loaded; the first batch of a stream starts at its first version
+        #: (first, last): versions now listed
         self.extended = Signal()
-        self.loaded = Signal()  # the whole stream (or up to a reducer failure) is in
+        #: (payload_version, folded_version): more payloads and states are in
+        self.filled = Signal()
+        self.finished = Signal()  # the whole stream is in (or as much as the reducer allows)
         self.failed = Signal()  # (text) the load stopped: cancelled, server gone, ...
         self.snapshots_changed = Signal()
         self.problems_changed = Signal()
 
+    @property
+    def first_version(self) -> int:
+        return self.loaded.first_version
+
     # -- loading -----------------------------------------------------------------------------
     def load(self) -> Task:
-        """Load the stream in batches through the runner; observers hear ``extended`` per batch."""
-        history, store, stream_id, reducer = self.history, self.store, self.stream_id, self.reducer
+        """Load the stream through the runner: the index first, then payloads and states."""
+        loaded, store, stream_id, reducer = self.loaded, self.store, self.stream_id, self.reducer
         self.loading = True
 
-        def work(task: Task) -> _Loaded:
+        def work(task: Task) -> _Finished:
             info = store.stream(stream_id)
             if info is None:
                 raise StreamNotFound(stream_id)
             task.post(_Started(info))
-            done = 0
-            for batch in store.read(stream_id, batch_size=BATCH):
+            total = max(info.events, 1)
+            for batch in store.read_index(stream_id, batch_size=INDEX_BATCH):
                 task.between_batches()
-                kept = history.extend(batch)
-                done += len(batch)
+                first = loaded.last_version + 1
+                kept = loaded.add_index(batch)
                 if kept:
-                    part = batch[:kept] if kept < len(batch) else batch
-                    task.post(_Batch(part, columns_of(part)))
-                    if kept >= BATCH:
-                        # Loaded events live as long as the stream stays open and form no cycles; without
-                        # this every full collection walks all of them again (1M events: 23 s -> 12 s).
-                        gc.freeze()
-                        self._frozen = True
-                task.progress(done, info.events, f"loading {stream_id}")
-                if history.error is not None:
-                    if kept < len(batch) and batch[kept].version == history.last_version + 1:
-                        task.post(_Failed(batch[kept], columns_of(batch[kept:kept + 1])))
+                    task.post(_Indexed(first, loaded.last_version, index_columns(batch, kept)))
+                task.progress(loaded.indexed, 2 * total, f"loading {stream_id}")
+                if loaded.index_error is not None:
                     break
+            if loaded.indexed:
+                for batch in store.read_payloads(stream_id, to_version=loaded.last_version, batch_size=PAYLOAD_BATCH):
+                    task.between_batches()
+                    if not loaded.add_payloads(batch):
+                        break
+                    loaded.fold_more()
+                    task.post(_Payloads(loaded.payload_version, loaded.folded_version))
+                    task.progress(loaded.indexed + loaded.payload_version - loaded.initial_version, 2 * total,
+                                  f"loading {stream_id}")
             task.between_batches()
             snapshots = store.snapshots(stream_id)
-            # a history stops at a broken event; then check what the store holds, not what loaded
-            events = (history.events() if history.error is None
-                      else chain.from_iterable(store.read(stream_id, batch_size=BATCH)))
+            # a stream cut short by a gap in its versions: check what the store holds, not what loaded
+            events = (loaded.iter_events() if loaded.index_error is None
+                      else chain.from_iterable(store.read(stream_id, batch_size=PAYLOAD_BATCH)))
             problems = check_stream(events, reducer)
-            return _Loaded(snapshots, problems)
+            return _Finished(snapshots, problems)
 
         self._task = self._run(Job(f"loading {stream_id}", work, on_partial=self._apply, on_result=self._finish,
                                    on_error=self._stop, shown=True))
@@ -162,49 +168,49 @@ class OpenStream:
         if self.closed:
             return
         if isinstance(part, _Started):
-            self.info = part.info
-            info = part.info
+            info = self.info = part.info
             times = ((info.first_time.timestamp(), info.last_time.timestamp())
                      if info.first_time and info.last_time else None)
             self.timeline.expect(info.events, (info.first_version, info.last_version), times)
-            return
-        if isinstance(part, _Failed):
-            self.failed_event = part.event
+        elif isinstance(part, _Indexed):
             self.timeline.append(part.columns)
-            self.extended.emit(part.event.version, part.event.version)
-            return
-        first = self.loaded_version + 1 if self.loaded_version else part.events[0].version
-        self.timeline.append(part.columns)
-        self.loaded_version = part.events[-1].version
-        self.extended.emit(first, self.loaded_version)
-        self.cursor.stream_grew()
+            self.loaded_version = part.last
+            self.extended.emit(part.first, part.last)
+            self.cursor.stream_grew()
+        elif isinstance(part, _Payloads):
+            self.payload_version, self.folded_version = part.payload_version, part.folded_version
+            self.filled.emit(part.payload_version, part.folded_version)
 
-    def _finish(self, loaded: _Loaded) -> None:
+    def _finish(self, finished: _Finished) -> None:
         if self.closed:
             return
         self.loading, self._task = False, None
-        self.complete = self.history.error is None
-        self.set_snapshots(loaded.snapshots)
-        self.problems = loaded.problems
-        self.problem_texts = problems_by_version(loaded.problems)
-        if self.failed_event is not None and self.history.error is not None:
-            self.problem_texts.setdefault(self.failed_event.version, []).insert(0, str(self.history.error))
+        loaded = self.loaded
+        self.payload_version, self.folded_version = loaded.payload_version, loaded.folded_version
+        self.complete = loaded.error is None
+        self.set_snapshots(finished.snapshots)
+        self.problems = finished.problems
+        self.problem_texts = problems_by_version(finished.problems)
+        if loaded.fold_error is not None:
+            failed_at = loaded.folded_version + 1
+            self.problem_texts.setdefault(failed_at, []).insert(0, str(loaded.fold_error))
         self.problems_changed.emit()
-        if self.history.error is not None:
-            total = self.info.last_version if self.info else self.history.last_version
-            self._notify(f"Stream {self.stream_id!r} loaded up to version {self.history.last_version:,} of "
-                         f"{total:,}: {self.history.error}", "error")
+        if loaded.error is not None:
+            self._notify(f"Stream {self.stream_id!r}: states up to version {loaded.folded_version:,} of "
+                         f"{loaded.last_version:,}: {loaded.error}", "error")
         elif self.problems:
             self._notify(f"{len(self.problems):,} integrity problem{'s' if len(self.problems) != 1 else ''} in "
                          f"{self.stream_id!r}, first: {self.problems[0].message}", "warning")
-        self.loaded.emit()
+        self.filled.emit(self.payload_version, self.folded_version)
+        self.finished.emit()
 
     def _stop(self, error: BaseException) -> None:
         if self.closed:
             return
         self.loading, self._task, self.complete = False, None, False
         self.load_error = error
-        partial = (f" (partial: versions 1–{self.loaded_version:,} loaded, not the whole stream)"
+        self.payload_version, self.folded_version = self.loaded.payload_version, self.loaded.folded_version
+        partial = (f" (partial: versions 1–{self.loaded_version:,} listed, not the whole stream)"
                    if self.loaded_version else "")
         if isinstance(error, CancelledError):
             text = f"Loading {self.stream_id!r} cancelled{partial}"
@@ -212,6 +218,7 @@ class OpenStream:
         else:
             text = f"Loading {self.stream_id!r} failed: {first_line(error)}{partial}"
             self._notify(text, "error")
+        self.filled.emit(self.payload_version, self.folded_version)
         self.failed.emit(text)
 
     # -- live --------------------------------------------------------------------------------------
@@ -219,24 +226,28 @@ class OpenStream:
         """Look for events appended since the load (one poll or change-stream wait at a time)."""
         if self.closed or not self.complete or self._polling:
             return None
-        history, store, stream_id, after = self.history, self.store, self.stream_id, self.history.last_version
+        loaded, store, stream_id, after = self.loaded, self.store, self.stream_id, self.loaded.last_version
 
-        def work(task: Task) -> _Batch | None:
+        def work(task: Task) -> _Indexed | None:
             events = store.watch(stream_id, after, timeout=timeout)
-            kept = history.extend(events) if events and history.last_version == after else 0
-            return _Batch(events[:kept], columns_of(events[:kept])) if kept else None
+            if not events or loaded.last_version != after:
+                return None
+            loaded.extend(events)
+            kept = loaded.last_version - after
+            return _Indexed(after + 1, loaded.last_version, columns_of(events[:kept])) if kept else None
 
-        def arrived(batch: _Batch | None) -> None:
+        def arrived(part: _Indexed | None) -> None:
             self._polling = False
             if self._live_error:
                 self._live_error = ""
                 self._notify("", "clear")
-            if batch is not None and not self.closed:
+            if part is not None and not self.closed:
                 at_end = self.cursor.version == self.loaded_version
-                first = self.loaded_version + 1
-                self.timeline.append(batch.columns)
-                self.loaded_version = batch.events[-1].version
-                self.extended.emit(first, self.loaded_version)
+                self.timeline.append(part.columns)
+                self.loaded_version = part.last
+                self.payload_version, self.folded_version = self.loaded.payload_version, self.loaded.folded_version
+                self.extended.emit(part.first, part.last)
+                self.filled.emit(self.payload_version, self.folded_version)
                 if at_end:
                     self.cursor.move(self.loaded_version, by="live")
 
@@ -251,67 +262,73 @@ class OpenStream:
         return self._run(Job(f"following {stream_id}", work, on_result=arrived, on_error=failed))
 
     # -- what is loaded ------------------------------------------------------------------------------
-    @property
-    def last_shown(self) -> int:
-        """The last version the window shows: the loaded ones, and the event the reducer failed on."""
-        failed = self.failed_event
-        return failed.version if failed is not None and failed.version == self.loaded_version + 1 else self.loaded_version
-
     def event(self, version: int) -> Event:
-        failed = self.failed_event
-        if failed is not None and version == failed.version:
-            return failed
-        return self.history.event(version)
+        """The event at ``version``, decoded (NotLoadedYet while its payload is on its way)."""
+        if version > self.payload_version:
+            from model.loaded import NotLoadedYet
+
+            raise NotLoadedYet(f"stream {self.stream_id!r}: the payload of version {version:,} is still loading")
+        return self.loaded.event(version)
 
     def events(self, first: int | None = None, last: int | None = None) -> list[Event]:
-        """The events shown between two versions, inclusive (the failed event last, if any)."""
-        shown = self.last_shown
-        last = shown if last is None else min(last, shown)
-        events = self.history.events(first, min(last, self.loaded_version))
-        if last == shown and shown > self.loaded_version:
-            events = events + [self.failed_event]
-        return events
-
-    @property
-    def first_version(self) -> int:
-        return self.history.first_version
+        """Events whose payloads are in, between two versions inclusive."""
+        last = self.payload_version if last is None else min(last, self.payload_version)
+        return self.loaded.events(first, last)
 
     def problems_of(self, version: int) -> list[str]:
-        """What is wrong with one event: what the store could not decode, then integrity problems."""
+        """What is wrong with one event: what the store could not read, then integrity problems."""
         try:
-            decoded = list(self.event(version).problems)
+            read = list(self.event(version).problems) if version <= self.payload_version else \
+                list(self.loaded.index_row(version)[3])
         except EventLensError:
-            decoded = []
-        return decoded + self.problem_texts.get(version, [])
+            read = []
+        return read + self.problem_texts.get(version, [])
 
     def set_snapshots(self, snapshots: list[Snapshot]) -> None:
         self.snapshots = sorted(snapshots, key=lambda s: (s.version, s.created_at))
         self.snapshots_changed.emit()
 
     def close(self) -> None:
-        """Stop loading and following; the loaded events are released."""
+        """Stop loading and following; the loaded events are released with this object."""
         self.closed = True
         self.cancel()
-        if self._frozen:
-            gc.unfreeze()  # the loaded events may now be collected like anything else
-            self._frozen = False
+
+
+def load_stream(store: EventSource, stream_id: str, reducer: Reducer, *,
+                on_batch: Callable[[int, int], None] | None = None) -> OpenStream:
+    """Open and load a stream in this thread, as the window does in its worker (tests, benchmarks, scripts).
+
+    ``on_batch(first, last)`` is called after each batch of the index; a load that stops early
+    keeps what it loaded and its reason in ``load_error``.
+    """
+    from ui.session.jobs import run_now
+
+    stream = OpenStream(store, stream_id, reducer, run_now, lambda text, severity: None)
+    if on_batch is not None:
+        stream.extended.connect(on_batch)
+    stream.load()
+    return stream
 
 
 @dataclass(frozen=True)
 class CursorView:
-    """What the window shows for the cursor: the event, the state after it and what changed."""
+    """What the window shows for the cursor: the event, the state after it and what changed.
+
+    ``event`` and ``state`` are None while they load (``title`` says so), and ``state`` is None
+    after a reducer failure (``title`` names it).
+    """
 
     version: int
-    event: Event
-    state: Mapping[str, Any]
-    change: Diff
+    event: Event | None
+    state: Mapping[str, Any] | None
+    change: Diff | None
     title: str
     problems: list[str]
     compared_with: int | None = None
 
 
 class Cursor:
-    """The version being looked at: clamped to what is loaded, following the end until the user moves it."""
+    """The version being looked at: clamped to what is listed, following the end until the user moves it."""
 
     def __init__(self, stream: OpenStream):
         self._stream = stream
@@ -321,13 +338,13 @@ class Cursor:
         self.moved = Signal()  # (version)
 
     def move(self, version: int, *, by: str = "user") -> None:
-        """Move to ``version`` (clamped to the loaded versions); ``by`` "load"/"live" keeps following the end."""
+        """Move to ``version`` (clamped to the listed versions); ``by`` "load"/"live" keeps following the end."""
         stream = self._stream
-        if stream.last_shown == 0:
+        if stream.loaded_version == 0:
             return
-        version = max(stream.first_version, min(int(version), stream.last_shown))
+        version = max(stream.first_version, min(int(version), stream.loaded_version))
         if by not in ("load", "live"):
-            self.follow_end = version >= stream.loaded_version
+            self.follow_end = version == stream.loaded_version
         if version == self.version:
             return
         self.version = version
@@ -341,10 +358,10 @@ class Cursor:
         self.move(self._stream.first_version)
 
     def end(self) -> None:
-        self.move(self._stream.last_shown)
+        self.move(self._stream.loaded_version)
 
     def stream_grew(self) -> None:
-        """More events loaded: the cursor follows the end while the user has not moved it away."""
+        """More events listed: the cursor follows the end while the user has not moved it away."""
         if self.follow_end or self.version == 0:
             self.move(self._stream.loaded_version, by="load")
 
@@ -364,12 +381,12 @@ class Cursor:
                 moment = parse_moment(text)
             except UsageError:
                 raise UsageError(f"{text!r} is neither a version nor an ISO date (2024-01-05T10:00)") from None
-            version = stream.history.version_at(moment)
+            version = stream.loaded.version_at(moment)
             if version < stream.first_version:
                 raise UsageError(f"no event of {stream.stream_id!r} at or before {time_text(moment)} UTC") from None
-        if not stream.first_version <= version <= stream.last_shown:
+        if not stream.first_version <= version <= stream.loaded_version:
             raise UsageError(f"version {number(version)} is outside {number(stream.first_version)}–"
-                             f"{number(stream.last_shown)}")
+                             f"{number(stream.loaded_version)}")
         return version
 
     def goto(self, text: str) -> int:
@@ -381,24 +398,29 @@ class Cursor:
     def view(self) -> CursorView | None:
         """The event at the cursor, the state after it and its change (or the comparison)."""
         stream, version = self._stream, self.version
-        if version < 1 or stream.last_shown == 0:
+        if version < 1 or stream.loaded_version == 0:
             return None
-        history = stream.history
-        if version > stream.loaded_version:  # the event the reducer failed on: the state before it
-            event = stream.event(version)
-            title = (f"Version {number(version)} · {event.type}: the reducer failed on this event "
-                     f"({getattr(history.error, 'reason', history.error)}); the state shown is the one before it")
-            return CursorView(version, event, history.state_at(stream.loaded_version), Diff(), title,
-                              stream.problems_of(version))
-        event = history.event(version)
+        loaded = stream.loaded
+        _, moment, event_type, _ = loaded.index_row(version)
+        heading = f"version {number(version)} · {event_type} · {time_text(moment)}"
+        event = stream.event(version) if version <= stream.payload_version else None
+        problems = stream.problems_of(version)
+        if version > stream.folded_version:
+            if loaded.fold_error is not None and version > loaded.folded_version:
+                reason = getattr(loaded.fold_error, "reason", loaded.fold_error)
+                title = (f"No state after {heading}: the reducer failed at version "
+                         f"{number(loaded.folded_version + 1)} ({reason})")
+            else:
+                title = (f"Building states… {heading} (states ready up to version "
+                         f"{number(stream.folded_version)} of {number(stream.loaded_version)})")
+            return CursorView(version, event, None, None, title, problems)
         base = self.compare_to
         if base is not None:
-            base = min(base, stream.loaded_version)
-            old, new = history.state_at(base), history.state_at(version)
+            base = min(base, stream.folded_version)
+            old, new = loaded.state_at(base), loaded.state_at(version)
             title = f"Compare version {number(base)} → {number(version)}: highlighted is what changed between them"
-            return CursorView(version, event, new, diff(old, new), title, stream.problems_of(version), base)
+            return CursorView(version, event, new, diff(old, new), title, problems, base)
         # the change first: it folds up to version - 1 and steps one event on, so the state after it
-        # comes from the history's cache instead of a second fold
-        change = history.change_at(version)
-        title = f"State after version {number(version)} · {event.type} · {time_text(event.time)}"
-        return CursorView(version, event, history.state_at(version), change, title, stream.problems_of(version))
+        # comes from the loaded stream's cache instead of a second fold
+        change = loaded.change_at(version)
+        return CursorView(version, event, loaded.state_at(version), change, f"State after {heading}", problems)
