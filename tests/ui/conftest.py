@@ -121,3 +121,17 @@ def open_stream(qtbot, window, stream_id: str, timeout: int = LOAD_TIMEOUT_MS):
     """Open a stream and wait until it is loaded and checked."""
     with qtbot.waitSignal(window.streamLoaded, timeout=timeout):
         window.open_stream(stream_id)
+
+
+def list_events(model, events, loaded=None):
+    """Show ``events`` in an EventTableModel, as the window does with a loading stream; return its loaded stream."""
+    from model.loaded import LoadedStream
+    from model.reducer import default_reducer
+
+    if loaded is None:
+        loaded = LoadedStream(events[0].stream_id, default_reducer())
+        model.set_stream(loaded)
+    loaded.extend(events)
+    model.grow(loaded.last_version)
+    model.filled()
+    return loaded

@@ -9,6 +9,7 @@ from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import QAbstractItemView, QApplication, QLineEdit, QTableView, QVBoxLayout, QWidget
 
 from model.event import Event
+from tests.ui.conftest import list_events
 from ui.gui.event_list import EventList
 
 
@@ -39,7 +40,7 @@ def _grab(qtbot, view_class, *, width: int, focus: bool, scroll_x: int):
     layout.addWidget(other)
     holder.resize(width, 420)
     holder.show()
-    view.event_model.append(_events(1000))
+    list_events(view.event_model, _events(1000))
     view.event_model.set_problems({498: ["version gap"]})
     view.select_version(500)
     view.scrollTo(view.currentIndex(), QAbstractItemView.ScrollHint.PositionAtCenter)
@@ -83,7 +84,7 @@ def test_scroll_bar_repaints_only_when_the_slider_moves(qtbot):
     qtbot.addWidget(view)
     view.resize(400, 300)
     view.show()
-    view.event_model.append(_events(1000) * 200)  # 200,000 rows: scrolling a few rows moves no pixel
+    list_events(view.event_model, _events(200_000))  # 200,000 rows: scrolling a few rows moves no pixel
     bar = view.verticalScrollBar()
     qtbot.waitUntil(lambda: bar.maximum() > 190_000)  # the view sets the range once it lays out
     bar.setValue(100_000)
@@ -103,7 +104,7 @@ def test_moving_the_selection_leaves_the_header_unpainted(qtbot):
     qtbot.addWidget(view)
     view.resize(400, 300)
     view.show()
-    view.event_model.append(_events(1000))
+    list_events(view.event_model, _events(1000))
     view.select_version(10)
     header = view.horizontalHeader()
     qtbot.waitUntil(lambda: header.viewport().isVisible())

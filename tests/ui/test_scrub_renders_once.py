@@ -11,7 +11,7 @@ from model.event import Event
 from model.freeze import thaw
 from model.reconstruct import reconstruct
 from model.reducer import default_reducer
-from tests.ui.conftest import connect, open_stream
+from tests.ui.conftest import list_events, connect, open_stream
 from ui.gui.event_list import EventTableModel
 
 STREAM = "account-1"
@@ -80,17 +80,17 @@ def _event(version: int, problems=()) -> Event:
 
 def test_event_list_texts_follow_appends_resets_and_problems(qtbot):
     model = EventTableModel()
-    model.append([_event(1), _event(2)])
+    loaded = list_events(model, [_event(1), _event(2)])
     text = lambda row, col: model.data(model.index(row, col))  # noqa: E731
     assert [text(0, c) for c in range(4)] == ["1", "2024-01-05 10:00:01.123", "Deposited", "amount=1"]  # ms when the time has them
     model.set_problems({2: ["gap: version 2 follows 0"]})
     assert text(1, 2) == "⚠ Deposited"
     assert model.data(model.index(1, 0), Qt.ItemDataRole.BackgroundRole) is not None
     assert model.data(model.index(0, 0), Qt.ItemDataRole.BackgroundRole) is None
-    model.append([_event(3)])
+    list_events(model, [_event(3)], loaded)
     assert text(2, 0) == "3"
     model.clear()
-    model.append([_event(7)])
+    list_events(model, [_event(7)])
     assert [text(0, c) for c in range(4)] == ["7", "2024-01-05 10:00:07.123", "Deposited", "amount=7"]
     assert model.data(model.index(-1, -1)) is None
 
