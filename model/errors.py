@@ -59,6 +59,18 @@ class StoreError(EventLensError):
     """The store failed: the server is down, refused the login, timed out, or holds bad data."""
 
 
+class StoreNotFound(StoreError):
+    """A store that does not exist where it was named (and was not to be created)."""
+
+    def __init__(self, where: str, hint: str = ""):
+        self.where = where
+        super().__init__(f"no embedded store at {where}" + (f" ({hint})" if hint else ""))
+
+
+class UsageError(EventLensError):
+    """A request that is malformed as given (a connection string without its scheme, an unknown sort key)."""
+
+
 class StoreUnavailable(StoreError):
     """The server cannot be reached or stopped answering."""
 
