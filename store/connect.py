@@ -76,11 +76,14 @@ def _open_layout(uri: str, db_name: str, layout: Any, read_only: bool, timeout_s
     if importlib.util.find_spec("store.layout_store") is None:
         raise LayoutError("foreign layouts are not available in this build (store.layout_store is missing)")
     from store import layout_store
+    from store.layout import Layout, load_layout
     from store.mongo import _client
 
+    # A bad layout file is reported before any connection is tried (the client probes the server).
+    chosen = layout if isinstance(layout, Layout) else load_layout(layout)
     client = _client(uri, timeout_s, options)
     try:
-        return layout_store.open_layout_store(client, db_name, layout, read_only=read_only)
+        return layout_store.open_layout_store(client, db_name, chosen, read_only=read_only)
     except BaseException:
         client.close()
         raise
