@@ -95,21 +95,40 @@ def detected_layout(args: argparse.Namespace, uri: str) -> Any:
     return proposal.preset or proposal.layout
 
 
-def open_from(args: argparse.Namespace, *, read_only: bool | None = None, detect: bool = True):
-    """Open the store the connection options name, detecting a MongoDB database's layout if none is given."""
-    from store.connect import open_store
+def open_from(args: argparse.Namespace, *, read_only: bool | None = None, detect: bool = True,
+              create: bool = False, reading: bool = True, note_coverage: bool = True):
+    """Open the store the connection options name, detecting a MongoDB database's layout if none is given.
+
+    Only ``create`` makes an embedded store file that does not exist. For ``reading``
+    commands, a store without events is an error naming the databases on the server that hold
+    some. A store whose catalogue does not cover its events is noted once on stderr.
+    """
+    from store.connect import explain_empty, open_store
 
     layout = args.layout
     uri = server_uri(args)
     if layout is None and uri is not None and detect:
         layout = detected_layout(args, uri)  # reports an unreachable server or a refused login in one line
-    return open_store(
+    store = open_store(
         args.uri,
         args.db,
         layout=layout,
         read_only=args.read_only if read_only is None else read_only,
         timeout_s=args.timeout,
+        create=create,
     )
+    try:
+        if reading:
+            empty = explain_empty(store, uri, timeout_s=args.timeout)
+            if empty is not None:
+                raise CommandError(empty)
+        coverage = store.coverage()
+        if not coverage.complete and note_coverage:
+            note(coverage.message)
+    except BaseException:
+        store.close()
+        raise
+    return store
 
 
 def reducer_from(args: argparse.Namespace):
@@ -132,6 +151,10 @@ def refuse_if_read_only(args: argparse.Namespace, what: str) -> None:
     """Refuse a write before any connection is made, so nothing reaches the server."""
     if args.read_only:
         raise ReadOnlyError(what)
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 def pretty(value: Any) -> str:
@@ -173,7 +196,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     total = args.streams * args.events_per_stream
     progress = Progress("demo events written", total)
     written_events = written_streams = written_snapshots = 0
-    with open_from(args) as store:
+    with open_from(args, create=True, reading=False) as store:
         plans = []
         for demo in demo_streams(args.streams, args.events_per_stream, args.seed):
             stream_id, stream_type, events = demo.stream_id, demo.stream_type, demo.events
@@ -381,10 +404,13 @@ def snapshot_verify(args: argparse.Namespace) -> int:
 
 
 def check_one(store, stream_id: str, reducer) -> list:
-    from model.integrity import check_stream
+    """The stream's problems: its events in order, then where EventLens's catalogue disagrees with them."""
+    from model.integrity import catalogue_problem, check_stream
 
     events = chain.from_iterable(store.read(stream_id))
-    return check_stream(events, reducer)
+    problems = check_stream(events, reducer)
+    disagreement = catalogue_problem(store.stream(stream_id))
+    return problems + ([disagreement] if disagreement is not None else [])
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -428,7 +454,7 @@ def cmd_copy(args: argparse.Namespace) -> int:
     with open_from(args) as source:
         for stream_id in args.streams:
             require_stream(source, stream_id)
-        with open_store(args.target, timeout_s=args.timeout) as target:
+        with open_store(args.target, timeout_s=args.timeout, create=True) as target:
             progress = Progress("events copied")
 
             def report(copied: int, total: int) -> None:
@@ -439,6 +465,32 @@ def cmd_copy(args: argparse.Namespace) -> int:
             progress.finish()
             out(f"copied {result.streams} streams, {result.events} events, {result.snapshots} snapshots "
                 f"to {target.describe()}\n")
+    return 0
+
+
+def cmd_catalogue(args: argparse.Namespace) -> int:
+    return {"rebuild": catalogue_rebuild}[args.catalogue_command](args)
+
+
+def catalogue_rebuild(args: argparse.Namespace) -> int:
+    """Bring EventLens's stream catalogue up to date from the events; refused before connecting when read-only."""
+    refuse_if_read_only(args, "rebuild the stream catalogue")
+    if args.layout is not None and str(args.layout) != "eventlens":
+        raise CommandError("catalogue rebuild works on EventLens's own layout; a foreign layout has no catalogue")
+    with open_from(args, detect=False, reading=False, note_coverage=False) as store:
+        rebuild = getattr(store, "rebuild_catalogue", None)
+        if rebuild is None:
+            raise CommandError(f"{store.describe()} has no stream catalogue to rebuild")
+        progress = Progress("streams catalogued")
+
+        def report(done: int, total: int) -> None:
+            progress.total = total
+            progress.update(done)
+
+        result = rebuild(progress=report)
+        progress.finish()
+        out(f"catalogued {plural(result.streams, 'stream')}, {plural(result.events, 'event')} "
+            f"({result.added} added, {result.updated} updated, {result.removed} removed) in {store.describe()}\n")
     return 0
 
 
@@ -491,6 +543,7 @@ COMMAND_FUNCTIONS: dict[str, Callable[[argparse.Namespace], int]] = {
     "snapshot": cmd_snapshot,
     "check": cmd_check,
     "copy": cmd_copy,
+    "catalogue": cmd_catalogue,
     "layout": cmd_layout,
 }
 
