@@ -440,8 +440,9 @@ class EmbeddedStore(EventStore):
         if not events:
             return None
         head = rows[0][2] if rows else (0 if self._has_catalogue else None)
-        return StreamInfo(stream_id, kind or (rows[0][1] if rows else ""), events, first, last,
-                          from_micros(first_time), from_micros(last_time), None if head == last else head)
+        first, last = _whole(first), _whole(last)
+        return StreamInfo(stream_id, kind if isinstance(kind, str) and kind else (rows[0][1] if rows else ""),
+                          events, first, last, _moment(first_time), _moment(last_time), None if head == last else head)
 
     @staticmethod
     def _filter(type: str | None, match: str | None) -> tuple[str, list[Any]]:
@@ -490,8 +491,9 @@ class EmbeddedStore(EventStore):
         stream_id, kind, events, first, last, first_time, last_time, catalogued = row
         if catalogued is None:
             catalogued = 0 if self._has_catalogue else None
-        return StreamInfo(stream_id, kind, events, first, last, from_micros(first_time), from_micros(last_time),
-                          None if catalogued == last else catalogued)
+        first, last = _whole(first), _whole(last)
+        return StreamInfo(stream_id, kind if isinstance(kind, str) else "", events, first, last, _moment(first_time),
+                          _moment(last_time), None if catalogued == last else catalogued)
 
     def count_streams(self, *, type: str | None = None, match: str | None = None) -> int:
         where, params = self._filter(type, match)
@@ -570,6 +572,19 @@ def _located_event(stream_id: str, row: tuple) -> Event:
         time = _EPOCH
     return Event(stream_id, version, kind if isinstance(kind, str) else str(kind), data, metadata, time,
                  stream_type if isinstance(stream_type, str) else "", tuple(problems))
+
+
+def _whole(value: Any) -> int:
+    """A version another program stored, as an int (0 for text, blobs and fractions: the events say what is wrong)."""
+    return value if type(value) is int else 0
+
+
+def _moment(micros: Any) -> _dt.datetime | None:
+    """A time another program stored; None when it is not microseconds since 1970."""
+    try:
+        return from_micros(micros) if type(micros) is int else None
+    except (OverflowError, ValueError):
+        return None
 
 
 def _has_first_version(db: sqlite3.Connection) -> bool:
