@@ -154,6 +154,7 @@ def refuse_if_read_only(args: argparse.Namespace, what: str) -> None:
 
 
 def plural(count: int, noun: str) -> str:
+    """``1 stream``, ``2 streams``."""
     return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
