@@ -59,6 +59,18 @@ class StoreError(EventLensError):
     """The store failed: the server is down, refused the login, timed out, or holds bad data."""
 
 
+class StoreNotFound(StoreError):
+    """A store that does not exist where it was named (and was not to be created)."""
+
+    def __init__(self, where: str, hint: str = ""):
+        self.where = where
+        super().__init__(f"no embedded store at {where}" + (f" ({hint})" if hint else ""))
+
+
+class UsageError(EventLensError):
+    """A request that cannot mean anything: a malformed moment, pattern, query, sort key or address (CLI exit 2)."""
+
+
 class StoreUnavailable(StoreError):
     """The server cannot be reached or stopped answering."""
 
@@ -74,7 +86,3 @@ class LayoutError(EventLensError):
 class CancelledError(EventLensError):
     def __init__(self, what: str = "operation"):
         super().__init__(f"{what} cancelled")
-
-
-class UsageError(EventLensError):
-    """A request that cannot mean anything: a malformed moment, pattern, query or address (CLI exit 2)."""

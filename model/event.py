@@ -69,7 +69,12 @@ class NewEvent:
 
 @dataclass(frozen=True, slots=True)
 class StreamInfo:
-    """A stream as the stream list shows it."""
+    """A stream as the stream list shows it, from the events themselves.
+
+    ``catalogued_version`` is the head EventLens's own stream catalogue records when it
+    disagrees with the events (0 when the catalogue lacks the stream); None when it agrees or
+    when the store has no catalogue at all.
+    """
 
     stream_id: str
     stream_type: str
@@ -78,6 +83,7 @@ class StreamInfo:
     last_version: int
     first_time: datetime | None
     last_time: datetime | None
+    catalogued_version: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from model.event import Event
+from model.event import Event, StreamInfo
 from model.reducer import Reducer, event_role
 
 
@@ -19,7 +19,8 @@ class Problem:
     message: str
 
 
-CATEGORIES = ("bad-version", "bad-type", "gap", "duplicate", "out-of-order", "time-backwards", "undecodable", "after-delete", "unknown-type")
+CATEGORIES = ("bad-version", "bad-type", "gap", "duplicate", "out-of-order", "time-backwards", "undecodable",
+              "after-delete", "unknown-type", "uncatalogued")
 
 
 def check_stream(events: Iterable[Event], reducer: Reducer | None = None, *, after_version: int = 0) -> list[Problem]:
@@ -75,3 +76,23 @@ def check_stream(events: Iterable[Event], reducer: Reducer | None = None, *, aft
                 Problem(sid, v, "unknown-type", f"event type {event.type!r} is not known to reducer {reducer.id.name!r}")
             )
     return problems
+
+
+def _span(first: int, last: int) -> str:
+    return f"version {first} is" if first == last else f"versions {first}\u2013{last} are"
+
+
+def catalogue_problem(info: StreamInfo | None) -> Problem | None:
+    """The disagreement between a stream's events and EventLens's stream catalogue, if any."""
+    if info is None or info.catalogued_version is None:
+        return None
+    head, last = info.catalogued_version, info.last_version
+    if head < last:
+        first = max(head + 1, info.first_version or 1)
+        return Problem(info.stream_id, first, "uncatalogued",
+                       f"{_span(first, last)} not in EventLens's stream catalogue (written by another writer?)")
+    if head > last:
+        return Problem(info.stream_id, last + 1, "uncatalogued",
+                       f"{_span(last + 1, head)} in EventLens's stream catalogue but not among the events "
+                       f"(removed by another writer?)")
+    return None

@@ -78,6 +78,32 @@ class StoreSize:
 
 
 @dataclass(frozen=True, slots=True)
+class Coverage:
+    """Whether a store's own stream catalogue accounts for every event it holds.
+
+    When it does not (``complete`` False), the store reads its stream list from the events
+    themselves and ``message`` says so in one line, for a note or a banner. ``events`` and
+    ``catalogued`` are the counts compared, where the backend counts them (None otherwise).
+    """
+
+    complete: bool = True
+    message: str = ""
+    events: int | None = None
+    catalogued: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogueRebuild:
+    """What ``rebuild_catalogue`` did: streams and events catalogued, and catalogue entries changed."""
+
+    streams: int
+    events: int
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class Capabilities:
     """What the backend offers, detected at connection time; fallbacks are chosen from this."""
 
@@ -176,6 +202,13 @@ class EventSource(abc.ABC):
     @abc.abstractmethod
     def size(self) -> StoreSize:
         """Counts for the status bar."""
+
+    def coverage(self) -> Coverage:
+        """Whether the stream list comes from an index that covers every event (as of the last check)."""
+        return Coverage()
+
+    def refresh(self) -> None:
+        """Forget what was cached about the stream list, so the next call reads the store again."""
 
     def watch(self, stream_id: str, after_version: int, *, timeout: float = 1.0) -> list[Event]:
         """Wait up to ``timeout`` seconds for events after ``after_version``; return them (maybe none).

@@ -2,9 +2,16 @@
 
 BSON keeps every value type (ObjectId, Decimal128, dates, ...) exactly as MongoDB would, so a
 stream copied out of a server reads back the same; decoding a batch is one C call.
+
+As in the MongoDB store, ``events`` is the truth and ``streams`` the catalogue of EventLens's
+own appends. An append is one transaction (nothing is ever left half-written, nothing is
+ever deleted) that also counts the events the catalogue accounts for in ``eventlens_meta``;
+at open, that count is compared with the events present, and when another program wrote
+events without the catalogue the stream list is read from the events themselves.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import sqlite3
 import threading
@@ -16,10 +23,10 @@ from typing import Any, Iterator, Mapping, Sequence
 import bson
 from bson.errors import BSONError
 
-from model.errors import ConflictError, StoreError, StoreUnavailable
+from model.errors import ConflictError, StoreError, StoreNotFound, StoreUnavailable, UsageError
 from model.event import Event, NewEvent, ReducerId, Snapshot, StreamInfo
 from model.freeze import ThawedDict, freeze_each
-from model.ports import STREAM_SORTS, Capabilities, EventStore, StoreSize
+from model.ports import STREAM_SORTS, Capabilities, CatalogueRebuild, Coverage, EventStore, StoreSize
 from store.codec import CODEC_OPTIONS, CodecError
 
 UTC = _dt.timezone.utc
@@ -45,9 +52,10 @@ CREATE INDEX IF NOT EXISTS events_by_time ON events (stream_id, recorded_at, ver
 CREATE TABLE IF NOT EXISTS streams (
     stream_id TEXT PRIMARY KEY,
     stream_type TEXT NOT NULL,
-    version INTEGER NOT NULL,      -- the head: events above it are never read
+    version INTEGER NOT NULL,      -- the head: the last version EventLens accounts for
     first_time INTEGER,
-    last_time INTEGER
+    last_time INTEGER,
+    first_version INTEGER          -- NULL: 1 (set only for a stream another writer began higher)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS streams_by_type ON streams (stream_type, stream_id);
 CREATE INDEX IF NOT EXISTS streams_by_version ON streams (version, stream_id);
@@ -68,6 +76,24 @@ CREATE TABLE IF NOT EXISTS snapshots (
 # The stream list's sort keys as columns; "events" is the head version (versions are contiguous from 1).
 _SORT_COLUMNS = {"stream_id": "stream_id", "stream_type": "stream_type", "events": "version",
                  "first_time": "first_time", "last_time": "last_time"}
+# The same over the stream list read from the events (a temporary table of this connection).
+_LISTING = "temp.eventlens_listing"
+_LISTING_SORT_COLUMNS = {**_SORT_COLUMNS, "events": "events"}
+_LISTING_SQL = f"""
+CREATE TEMP TABLE IF NOT EXISTS eventlens_listing AS
+SELECT e.stream_id AS stream_id, coalesce(nullif(e.stream_type, ''), s.stream_type, '') AS stream_type,
+       e.events AS events, e.first_version AS first_version, e.version AS version,
+       e.first_time AS first_time, e.last_time AS last_time, s.version AS catalogued
+FROM (SELECT stream_id, max(stream_type) AS stream_type, count(*) AS events, min(version) AS first_version,
+             max(version) AS version, min(recorded_at) AS first_time, max(recorded_at) AS last_time
+      FROM events GROUP BY stream_id) AS e
+LEFT JOIN streams AS s ON s.stream_id = e.stream_id
+"""
+_STREAM_FROM_EVENTS = ("SELECT max(stream_type), count(*), min(version), max(version), min(recorded_at), "
+                       "max(recorded_at) FROM events WHERE stream_id = ?")
+# What the catalogue accounts for, kept in eventlens_meta by every append (and set by a rebuild).
+_CATALOGUED_EVENTS, _CATALOGUED_STREAMS = "catalogued_events", "catalogued_streams"
+REBUILD_COMMAND = "`eventlens catalogue rebuild`"
 
 
 def to_micros(moment: _dt.datetime) -> int:
@@ -93,31 +119,54 @@ def _encode(stream_id: str, version: int, field: str, value: Mapping[str, Any]) 
 class EmbeddedStore(EventStore):
     """An event store in one SQLite file (WAL mode); safe to share between threads."""
 
-    def __init__(self, path: str | Path, *, read_only: bool = False, timeout_s: float = 10.0):
+    def __init__(self, path: str | Path, *, read_only: bool = False, timeout_s: float = 10.0, create: bool = True):
+        """Open the store file; ``create`` makes it (and its folder) when it does not exist."""
         self.path = Path(path).expanduser()
         self.read_only = read_only
         self.capabilities = Capabilities(transactions=True, change_streams=False, writable=not read_only)
         self._lock = threading.RLock()
-        self._db = self._connect(timeout_s)
+        self._db = self._connect(timeout_s, create and not read_only)
+        try:
+            self._coverage, self._has_catalogue = self._check_coverage()
+        except BaseException:
+            self._db.close()
+            raise
 
     # -- connection --------------------------------------------------------------
-    def _connect(self, timeout_s: float) -> sqlite3.Connection:
+    def _connect(self, timeout_s: float, create: bool) -> sqlite3.Connection:
+        exists = self.path.is_file()
+        if not exists and not create:
+            hint = ("a read-only connection creates nothing" if self.read_only else
+                    "nothing was created; `eventlens demo` or `eventlens copy --to` makes one")
+            raise StoreNotFound(str(self.path), hint)
         try:
-            if self.read_only:
-                if not self.path.is_file():
-                    raise StoreUnavailable(f"no embedded store at {self.path}")
-                db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True,
+            if exists:
+                # mode=rw never creates the file; nothing is written before the file proves to be ours.
+                mode = "ro" if self.read_only else "rw"
+                db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode={mode}", uri=True,
                                      timeout=timeout_s, check_same_thread=False, isolation_level=None)
             else:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 db = sqlite3.connect(self.path, timeout=timeout_s, check_same_thread=False, isolation_level=None)
-                db.execute("PRAGMA journal_mode=WAL")
-                db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable at checkpoints, never corrupt
-                db.executescript(_SCHEMA)
-                db.execute("INSERT OR IGNORE INTO eventlens_meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
-            db.execute(f"PRAGMA busy_timeout={int(timeout_s * 1000)}")
-            db.create_function("lower_text", 1, lambda s: s.lower() if isinstance(s, str) else s, deterministic=True)
-            self._check_schema(db)
+            try:
+                db.execute(f"PRAGMA busy_timeout={int(timeout_s * 1000)}")
+                if exists and self.path.stat().st_size > 0:
+                    self._check_schema(db)
+                if not self.read_only:
+                    db.execute("PRAGMA journal_mode=WAL")
+                    db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable at checkpoints, never corrupt
+                    db.executescript(_SCHEMA)
+                    db.execute("INSERT OR IGNORE INTO eventlens_meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+                    if not _has_first_version(db):  # a store made before the column: added, NULL for every stream
+                        db.execute("ALTER TABLE streams ADD COLUMN first_version INTEGER")
+                # A read-only connection to an older store reads every first version as 1.
+                self._first = "first_version" if _has_first_version(db) else "NULL"
+                db.create_function("lower_text", 1, lambda s: s.lower() if isinstance(s, str) else s,
+                                   deterministic=True)
+                self._check_schema(db)
+            except BaseException:
+                db.close()
+                raise
             return db
         except sqlite3.Error as error:
             raise StoreError(f"cannot open embedded store {self.path}: {error}") from None
@@ -146,6 +195,49 @@ class EmbeddedStore(EventStore):
         with self._lock:
             self._db.close()
 
+    # -- coverage ----------------------------------------------------------------
+    def _check_coverage(self) -> tuple[Coverage, bool]:
+        """Does the catalogue account for every event? Two counts and the catalogue's own record of them."""
+        [(events,)], [(streams,)] = self._query("SELECT count(*) FROM events"), self._query("SELECT count(*) FROM streams")
+        marker = dict(self._query("SELECT key, value FROM eventlens_meta WHERE key IN (?, ?)",
+                                  (_CATALOGUED_EVENTS, _CATALOGUED_STREAMS)))
+        if _CATALOGUED_EVENTS in marker:
+            catalogued = int(marker[_CATALOGUED_EVENTS])
+            streams_ok = streams == int(marker.get(_CATALOGUED_STREAMS, streams))
+        else:  # a store written before the count was kept: its heads say what it accounts for
+            catalogued = self._query(f"SELECT coalesce(sum(version - coalesce({self._first}, 1) + 1), 0) "
+                                     "FROM streams")[0][0]
+            streams_ok = True
+        has_catalogue = streams > 0
+        if events == catalogued and streams_ok:
+            return Coverage(True, "", events, catalogued), has_catalogue
+        if not has_catalogue:
+            message = (f"{self.path} has no EventLens stream catalogue ({events:,} events): the stream list is "
+                       f"read from the events table; {REBUILD_COMMAND} builds one")
+        else:
+            state = ("behind the events" if events > catalogued else
+                     "ahead of the events" if events < catalogued else "incomplete")
+            message = (f"the stream catalogue is {state} ({events:,} events, {catalogued:,} catalogued): the stream "
+                       f"list is read from the events table; {REBUILD_COMMAND} brings it up to date")
+        return Coverage(False, message, events, catalogued), has_catalogue
+
+    def coverage(self) -> Coverage:
+        """Whether the stream catalogue covered every event when last checked (at open, or ``refresh``)."""
+        return self._coverage
+
+    def refresh(self) -> None:
+        """Check the catalogue against the events again and forget the stream list read from them."""
+        self._drop_listing()
+        self._coverage, self._has_catalogue = self._check_coverage()
+
+    def _drop_listing(self) -> None:
+        self._query(f"DROP TABLE IF EXISTS {_LISTING}")
+
+    def _listing(self) -> str:
+        """The stream list read from the events, made once per connection (until ``refresh`` or an own write)."""
+        self._query(_LISTING_SQL)
+        return _LISTING
+
     # -- writing -----------------------------------------------------------------
     def append(
         self, stream_id: str, events: Sequence[NewEvent], expected_version: int, *, stream_type: str = ""
@@ -166,28 +258,48 @@ class EmbeddedStore(EventStore):
                 try:
                     head = db.execute("SELECT version, stream_type, first_time FROM streams WHERE stream_id = ?",
                                       (stream_id,)).fetchone()
-                    actual = head[0] if head else 0
+                    catalogued = head[0] if head else 0
+                    # Another program's events above the catalogued head are part of the stream
+                    # (a lone max() is one lookup in the primary key).
+                    (top,) = db.execute("SELECT max(version) FROM events WHERE stream_id = ?", (stream_id,)).fetchone()
+                    actual = max(catalogued, top or 0)
                     if actual != expected_version:
                         raise ConflictError(stream_id, expected_version, actual)
                     if not rows:
                         db.execute("ROLLBACK")
                         return actual
-                    kind = head[1] if head and head[1] else stream_type
+                    foreign_type = foreign_first = None
+                    first_version = None
+                    if head is None and top:  # another program's stream, catalogued from its first event on
+                        foreign_type, foreign_first, lowest = db.execute(
+                            "SELECT (SELECT stream_type FROM events WHERE stream_id = ?1 LIMIT 1), "
+                            "(SELECT min(recorded_at) FROM events WHERE stream_id = ?1), "
+                            "(SELECT min(version) FROM events WHERE stream_id = ?1)", (stream_id,)).fetchone()
+                        first_version = lowest if lowest != 1 else None
+                    kind = (head[1] if head and head[1] else None) or foreign_type or stream_type
+                    # A store written before the catalogue counted itself: count it once, as it stands.
+                    db.execute("INSERT OR IGNORE INTO eventlens_meta VALUES (?, (SELECT coalesce(sum(version - "
+                               "coalesce(first_version, 1) + 1), 0) FROM streams))", (_CATALOGUED_EVENTS,))
+                    db.execute("INSERT OR IGNORE INTO eventlens_meta VALUES (?, (SELECT count(*) FROM streams))",
+                               (_CATALOGUED_STREAMS,))
                     db.executemany(
                         "INSERT INTO events (stream_id, version, type, data, metadata, recorded_at, stream_type) "
                         "VALUES (?, ?, ?, ?, ?, ?, ?)",
                         [row + (kind,) for row in rows],
                     )
                     new_version = expected_version + len(rows)
-                    first_time = head[2] if head else rows[0][5]
+                    first_time = head[2] if head else (foreign_first if top else rows[0][5])
+                    accounted = new_version - catalogued - ((first_version or 1) - 1)
                     db.execute(
-                        "INSERT INTO streams (stream_id, stream_type, version, first_time, last_time) "
-                        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (stream_id) DO UPDATE SET "
+                        "INSERT INTO streams (stream_id, stream_type, version, first_time, last_time, first_version) "
+                        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (stream_id) DO UPDATE SET "
                         "stream_type = excluded.stream_type, version = excluded.version, last_time = excluded.last_time",
-                        (stream_id, kind, new_version, first_time, rows[-1][5]),
+                        (stream_id, kind, new_version, first_time, rows[-1][5], first_version),
                     )
+                    _add_to_meta(db, _CATALOGUED_EVENTS, accounted)
+                    if head is None:
+                        _add_to_meta(db, _CATALOGUED_STREAMS, 1)
                     db.execute("COMMIT")
-                    return new_version
                 except BaseException:
                     if db.in_transaction:
                         db.execute("ROLLBACK")
@@ -197,6 +309,12 @@ class EmbeddedStore(EventStore):
                 raise ConflictError(stream_id, expected_version) from None
             except sqlite3.Error as error:
                 raise StoreError(f"embedded store {self.path}: append to {stream_id!r} failed: {error}") from None
+            self._has_catalogue = True
+            self._drop_listing()  # the stream list read from the events no longer holds
+            if self._coverage.events is not None and self._coverage.catalogued is not None:
+                self._coverage = dataclasses.replace(self._coverage, events=self._coverage.events + len(rows),
+                                                     catalogued=self._coverage.catalogued + accounted)
+            return new_version
 
     def save_snapshot(self, snapshot: Snapshot) -> bool:
         self._refuse_if_read_only(f"save a snapshot of stream {snapshot.stream_id!r}")
@@ -212,11 +330,47 @@ class EmbeddedStore(EventStore):
                 raise StoreError(f"embedded store {self.path}: saving a snapshot failed: {error}") from None
             return cursor.rowcount == 1
 
-    # -- reading -----------------------------------------------------------------
-    def _head(self, stream_id: str) -> int:
-        rows = self._query("SELECT version FROM streams WHERE stream_id = ?", (stream_id,))
-        return rows[0][0] if rows else 0
+    def rebuild_catalogue(self, progress=None) -> CatalogueRebuild:
+        """Bring the ``streams`` catalogue up to date from ``events``, in one transaction; events are not touched."""
+        self._refuse_if_read_only("rebuild the stream catalogue")
+        with self._lock:
+            db = self._db
+            try:
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    old = {r[0]: r[1:] for r in db.execute(
+                        "SELECT stream_id, stream_type, version, first_time, last_time, first_version FROM streams")}
+                    new = {r[0]: (r[1] or (old.get(r[0]) or ("",))[0] or "", *r[2:5], r[5] if r[5] != 1 else None)
+                           for r in db.execute(
+                               "SELECT stream_id, max(stream_type), max(version), min(recorded_at), max(recorded_at), "
+                               "min(version) FROM events GROUP BY stream_id")}
+                    changed = [(k, *v) for k, v in new.items() if old.get(k) != v]
+                    db.executemany(
+                        "INSERT INTO streams (stream_id, stream_type, version, first_time, last_time, first_version) "
+                        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (stream_id) DO UPDATE SET "
+                        "stream_type = excluded.stream_type, version = excluded.version, "
+                        "first_time = excluded.first_time, last_time = excluded.last_time, "
+                        "first_version = excluded.first_version", changed)
+                    gone = [(k,) for k in old if k not in new]
+                    db.executemany("DELETE FROM streams WHERE stream_id = ?", gone)
+                    (events,) = db.execute("SELECT count(*) FROM events").fetchone()
+                    db.executemany("INSERT OR REPLACE INTO eventlens_meta VALUES (?, ?)",
+                                   [(_CATALOGUED_EVENTS, str(events)), (_CATALOGUED_STREAMS, str(len(new)))])
+                    db.execute("COMMIT")
+                except BaseException:
+                    if db.in_transaction:
+                        db.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as error:
+                raise StoreError(f"embedded store {self.path}: rebuilding the stream catalogue failed: {error}") from None
+        self.refresh()
+        if progress is not None:
+            progress(len(new), len(new))
+        added = sum(1 for k in new if k not in old)
+        return CatalogueRebuild(streams=len(new), events=events, added=added, updated=len(changed) - added,
+                                removed=len(gone))
 
+    # -- reading -----------------------------------------------------------------
     def read(
         self,
         stream_id: str,
@@ -227,10 +381,12 @@ class EmbeddedStore(EventStore):
         until: _dt.datetime | None = None,
         batch_size: int = 1000,
     ) -> Iterator[list[Event]]:
-        head = self._head(stream_id)
-        last = head if to_version is None else min(to_version, head)
-        where = "stream_id = ? AND version > ? AND version <= ?"
+        """A stream's events as the events table holds them, not cut at the catalogued head."""
+        where = "stream_id = ? AND version > ?"
         extra: list[Any] = []
+        if to_version is not None:
+            where += " AND version <= ?"
+            extra.append(to_version)
         if since is not None:
             where += " AND recorded_at >= ?"
             extra.append(to_micros(since))
@@ -242,8 +398,8 @@ class EmbeddedStore(EventStore):
         after = max(from_version, 1) - 1
         batch_size = max(1, batch_size)
         # Keyset paging: each batch is its own short query, so no read stays open between batches.
-        while after < last:
-            rows = self._query(sql, (stream_id, after, last, *extra, batch_size))
+        while to_version is None or after < to_version:
+            rows = self._query(sql, (stream_id, after, *extra, batch_size))
             if not rows:
                 return
             yield self._events(stream_id, rows)
@@ -270,9 +426,23 @@ class EmbeddedStore(EventStore):
                         stream_types))
 
     def stream(self, stream_id: str) -> StreamInfo | None:
-        rows = self._query("SELECT stream_id, stream_type, version, first_time, last_time FROM streams "
-                           "WHERE stream_id = ?", (stream_id,))
-        return _info(rows[0]) if rows else None
+        """The stream's summary; the catalogue's when its head is the highest version present (by the primary key)."""
+        rows = self._query(f"SELECT stream_id, stream_type, version, first_time, last_time, {self._first} "
+                           "FROM streams WHERE stream_id = ?", (stream_id,))
+        if rows:
+            head, first = rows[0][2], rows[0][5] or 1
+            # Each a lookup in the primary key: the catalogue agrees when its first and last events bound the stream.
+            bounds = self._query("SELECT (SELECT min(version) FROM events WHERE stream_id = ?), "
+                                 "(SELECT max(version) FROM events WHERE stream_id = ?)", (stream_id, stream_id))[0]
+            if bounds == (first, head):
+                return _info(rows[0])
+        kind, events, first, last, first_time, last_time = self._query(_STREAM_FROM_EVENTS, (stream_id,))[0]
+        if not events:
+            return None
+        head = rows[0][2] if rows else (0 if self._has_catalogue else None)
+        first, last = _whole(first), _whole(last)
+        return StreamInfo(stream_id, kind if isinstance(kind, str) and kind else (rows[0][1] if rows else ""),
+                          events, first, last, _moment(first_time), _moment(last_time), None if head == last else head)
 
     @staticmethod
     def _filter(type: str | None, match: str | None) -> tuple[str, list[Any]]:
@@ -297,31 +467,48 @@ class EmbeddedStore(EventStore):
         limit: int = 100,
     ) -> list[StreamInfo]:
         if sort not in STREAM_SORTS:
-            raise ValueError(f"unknown stream sort {sort!r}; use one of {', '.join(STREAM_SORTS)}")
+            raise UsageError(f"unknown stream sort {sort!r}; use one of {', '.join(STREAM_SORTS)}")
         where, params = self._filter(type, match)
         order = "DESC" if descending else "ASC"
+        if not self._coverage.complete:
+            column = _LISTING_SORT_COLUMNS[sort]
+            tie = "" if column == "stream_id" else f", stream_id {order}"
+            rows = self._query(
+                f"SELECT stream_id, stream_type, events, first_version, version, first_time, last_time, catalogued "
+                f"FROM {self._listing()} WHERE {where} ORDER BY {column} {order}{tie} LIMIT ? OFFSET ?",
+                (*params, max(0, limit), max(0, offset)))
+            return [self._listed(r) for r in rows]
         column = _SORT_COLUMNS[sort]
         tie = "" if column == "stream_id" else f", stream_id {order}"
         rows = self._query(
-            f"SELECT stream_id, stream_type, version, first_time, last_time FROM streams WHERE {where} "
+            f"SELECT stream_id, stream_type, version, first_time, last_time, {self._first} FROM streams WHERE {where} "
             f"ORDER BY {column} {order}{tie} LIMIT ? OFFSET ?",
             (*params, max(0, limit), max(0, offset)),
         )
         return [_info(r) for r in rows]
 
+    def _listed(self, row: tuple) -> StreamInfo:
+        stream_id, kind, events, first, last, first_time, last_time, catalogued = row
+        if catalogued is None:
+            catalogued = 0 if self._has_catalogue else None
+        first, last = _whole(first), _whole(last)
+        return StreamInfo(stream_id, kind if isinstance(kind, str) else "", events, first, last, _moment(first_time),
+                          _moment(last_time), None if catalogued == last else catalogued)
+
     def count_streams(self, *, type: str | None = None, match: str | None = None) -> int:
         where, params = self._filter(type, match)
-        return self._query(f"SELECT count(*) FROM streams WHERE {where}", params)[0][0]
+        table = "streams" if self._coverage.complete else self._listing()
+        return self._query(f"SELECT count(*) FROM {table} WHERE {where}", params)[0][0]
 
     def stream_types(self) -> list[str]:
-        return [r[0] for r in self._query("SELECT DISTINCT stream_type FROM streams ORDER BY stream_type")]
+        table = "streams" if self._coverage.complete else self._listing()
+        return [r[0] for r in self._query(f"SELECT DISTINCT stream_type FROM {table} ORDER BY stream_type")]
 
     def version_at(self, stream_id: str, moment: _dt.datetime) -> int:
         rows = self._query(
             "SELECT version FROM events WHERE stream_id = ? AND recorded_at <= ? "
-            "AND version <= (SELECT version FROM streams WHERE stream_id = ?) "
             "ORDER BY recorded_at DESC, version DESC LIMIT 1",
-            (stream_id, to_micros(moment), stream_id),
+            (stream_id, to_micros(moment)),
         )
         return rows[0][0] if rows else 0
 
@@ -341,7 +528,8 @@ class EmbeddedStore(EventStore):
         return _snapshot(rows[0]) if rows else None
 
     def size(self) -> StoreSize:
-        streams, events = self._query("SELECT count(*), coalesce(sum(version), 0) FROM streams")[0]
+        events = self._query("SELECT count(*) FROM events")[0][0]
+        streams = self.count_streams()
         snapshots = self._query("SELECT count(*) FROM snapshots")[0][0]
         on_disk = 0
         for suffix in ("", "-wal"):
@@ -350,6 +538,10 @@ class EmbeddedStore(EventStore):
             except OSError:
                 pass
         return StoreSize(streams=streams, events=events, snapshots=snapshots, bytes=on_disk)
+
+
+def _add_to_meta(db: sqlite3.Connection, key: str, amount: int) -> None:
+    db.execute("UPDATE eventlens_meta SET value = CAST(CAST(value AS INTEGER) + ? AS TEXT) WHERE key = ?", (amount, key))
 
 
 def _frozen(payloads: list[Any]) -> list[Any]:
@@ -382,13 +574,32 @@ def _located_event(stream_id: str, row: tuple) -> Event:
                  stream_type if isinstance(stream_type, str) else "", tuple(problems))
 
 
+def _whole(value: Any) -> int:
+    """A version another program stored, as an int (0 for text, blobs and fractions: the events say what is wrong)."""
+    return value if type(value) is int else 0
+
+
+def _moment(micros: Any) -> _dt.datetime | None:
+    """A time another program stored; None when it is not microseconds since 1970."""
+    try:
+        return from_micros(micros) if type(micros) is int else None
+    except (OverflowError, ValueError):
+        return None
+
+
+def _has_first_version(db: sqlite3.Connection) -> bool:
+    return any(column[1] == "first_version" for column in db.execute("PRAGMA table_info(streams)"))
+
+
 def _info(row: tuple) -> StreamInfo:
-    stream_id, stream_type, version, first, last = row
+    """A stream from its catalogue row (versions contiguous from ``first_version``, 1 unless recorded)."""
+    stream_id, stream_type, version, first_time, last_time, first = row
+    first = (first or 1) if version else 0
     return StreamInfo(
-        stream_id=stream_id, stream_type=stream_type, events=version,
-        first_version=1 if version else 0, last_version=version,
-        first_time=None if first is None else from_micros(first),
-        last_time=None if last is None else from_micros(last),
+        stream_id=stream_id, stream_type=stream_type, events=version - first + 1 if version else 0,
+        first_version=first, last_version=version,
+        first_time=None if first_time is None else from_micros(first_time),
+        last_time=None if last_time is None else from_micros(last_time),
     )
 
 

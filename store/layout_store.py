@@ -10,6 +10,7 @@ layout's name; the tool's own snapshot collection is written only when the layou
 """
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import re
 from dataclasses import dataclass, field
@@ -21,8 +22,9 @@ from bson import ObjectId
 from pymongo import ASCENDING, MongoClient
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
-from model.errors import EventLensError, LayoutError, ReadOnlyError
+from model.errors import EventLensError, LayoutError, ReadOnlyError, UsageError
 from model.event import Event, NewEvent, ReducerId, Snapshot, StreamInfo
+from model.freeze import freeze_each
 from model.ports import STREAM_SORTS, Capabilities, EventStore, StoreSize
 from store.codec import CODEC_OPTIONS, dumps_json
 from store.layout import (
@@ -398,7 +400,7 @@ class LayoutStore(EventStore):
     def streams(self, *, type: str | None = None, match: str | None = None, sort: str = "stream_id",
                 descending: bool = False, offset: int = 0, limit: int = 100) -> list[StreamInfo]:
         if sort not in STREAM_SORTS:
-            raise EventLensError(f"cannot sort streams by {sort!r} (choose one of {', '.join(STREAM_SORTS)})")
+            raise UsageError(f"unknown stream sort {sort!r}; use one of {', '.join(STREAM_SORTS)}")
         entries = self._selected(type, match)
 
         def key(e: _Entry) -> tuple:
@@ -457,10 +459,10 @@ class LayoutStore(EventStore):
                     continue
                 batch.append(event)
                 if len(batch) >= batch_size:
-                    yield batch
+                    yield _frozen(batch)
                     batch = []
         if batch:
-            yield batch
+            yield _frozen(batch)
 
     def _decoded(self, name: str, query: dict[str, Any], from_version: int, to_version: int | None) -> Iterator[Event]:
         spec = self.layout.events
@@ -591,6 +593,15 @@ class LayoutStore(EventStore):
 
 
 # -- helpers -----------------------------------------------------------------------------------
+
+
+def _frozen(batch: list[Event]) -> list[Event]:
+    """Payloads as every store hands them out: read-only, as ``model.freeze`` makes them."""
+    try:
+        datas, metas = freeze_each([e.data for e in batch]), freeze_each([e.metadata for e in batch])
+    except RecursionError:  # nested too deeply to freeze: left to the fold, which reports it per event
+        return batch
+    return [dataclasses.replace(e, data=d, metadata=m) for e, d, m in zip(batch, datas, metas)]
 
 
 def _first_line(error: BaseException) -> str:

@@ -73,3 +73,44 @@ def database(uri: str) -> str | None:
     except ValueError:
         return None
     return unquote(path) or None
+
+
+# A MongoDB address written without its scheme: [user[:password]@]host[:port][,host[:port]...][/db][?options].
+_HOST = r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)"
+_ADDRESS = re.compile(rf"^(?:[^@/\s]+@)?{_HOST}:\d{{1,5}}(?:,{_HOST}(?::\d{{1,5}})?)*(?:/[^\s]*)?(?:\?[^\s]*)?$")
+
+
+def looks_like_address(text: str) -> bool:
+    """True for text such as ``localhost:27017`` or ``db.example.net:27017/shop``: a server, not a file."""
+    return "://" not in text and bool(_ADDRESS.match(text))
+
+
+def host_ports(uri: str) -> list[tuple[str, int]] | None:
+    """The (host, port) pairs a ``mongodb://`` URI names; None when they cannot be probed directly.
+
+    None for ``mongodb+srv://`` (the hosts come from DNS), Unix socket paths, and connections
+    through a proxy.
+    """
+    if not uri.lower().startswith("mongodb://"):
+        return None
+    try:
+        _, _, text, _, query = _split(uri)
+    except ValueError:
+        return None
+    if "proxyhost=" in query.lower():
+        return None
+    out = []
+    for item in (text or "localhost").split(","):
+        item = unquote(item)
+        if "/" in item or item.endswith(".sock"):
+            return None
+        if item.startswith("["):
+            host, _, rest = item[1:].partition("]")
+            port = rest[1:] if rest.startswith(":") else ""
+        else:
+            host, _, port = item.rpartition(":") if ":" in item else (item, "", "")
+        try:
+            out.append((host, int(port) if port else 27017))
+        except ValueError:
+            return None
+    return out

@@ -29,7 +29,7 @@ class Connection:
         """Open the same store from Python, to set data up or inspect it directly."""
         from store.connect import open_store
 
-        return open_store(self.uri, self.db, **options)
+        return open_store(self.uri, self.db, **{"create": True, **options})
 
 
 @dataclass(frozen=True)

@@ -274,17 +274,18 @@ def test_user_without_permission_gets_a_clear_message_for_reads_and_snapshots(au
 
 
 def test_database_without_collections_reads_as_an_empty_store(mongo_uri, mongo_db_name, capsys):
-    """A wrong database name is not an error a user must decode: an empty list, and 'does not exist'."""
+    """A wrong database name is not an error a user must decode: the store API reads it as empty, the CLI says so."""
     from ui.cli import main
 
     with open_store(mongo_uri, mongo_db_name, read_only=True) as store:
         assert store.streams() == [] and store.count_streams() == 0 and store.stream_types() == []
         assert store.stream("acct-1") is None and list(store.read("acct-1")) == []
         assert store.snapshots("acct-1") == []
-    assert main(["streams", "--uri", mongo_uri, "--db", mongo_db_name, "--json"]) == 0
-    assert capsys.readouterr().out.strip() == "[]"
-    assert main(["state", "acct-1", "--uri", mongo_uri, "--db", mongo_db_name]) == 1
-    assert capsys.readouterr().err == "eventlens: stream 'acct-1' does not exist\n"
+    for command in (["streams", "--json"], ["state", "acct-1"]):  # issue 12: one line, exit 1, not an empty table
+        assert main([*command, "--uri", mongo_uri, "--db", mongo_db_name]) == 1
+        captured = capsys.readouterr()
+        assert captured.out == "" and captured.err.count("\n") == 1
+        assert captured.err.startswith(f"eventlens: database {mongo_db_name!r} holds no events")
     client = MongoClient(mongo_uri)
     try:
         assert mongo_db_name not in client.list_database_names()  # reading created nothing

@@ -127,7 +127,7 @@ def test_reducer_files_run_only_when_named(tmp_path):
     home, work = tmp_path / "home", tmp_path / "work"
     home.mkdir(), work.mkdir()
     store_path = work / "events.sqlite"
-    with open_store(str(store_path)) as store:
+    with open_store(str(store_path), create=True) as store:
         store.append("acct-1", [NewEvent("Opened", {"owner": "ann"})], 0)
     for folder in (home, work):
         for name in ("reducer.py", "reducers.py", "evolve.py", "eventlens_reducer.py", "sitecustomize.py"):

@@ -64,7 +64,7 @@ def test_read_only_mongo_refuses_every_write_with_the_server_stopped(ferretdb_fa
 
 def test_read_only_embedded_leaves_the_file_untouched(tmp_path):
     path = tmp_path / "store.sqlite"
-    with open_store(str(path)) as writable:
+    with open_store(str(path), create=True) as writable:
         seed(writable)
     before = hashlib.sha256(path.read_bytes()).hexdigest()
     with open_store(str(path), read_only=True) as store:

@@ -46,17 +46,35 @@ def connection_of(args: argparse.Namespace, *, read_only: bool | None = None) ->
                       read_only=args.read_only if read_only is None else read_only, timeout_s=args.timeout)
 
 
-def open_from(args: argparse.Namespace, *, read_only: bool | None = None, create: bool = False) -> EventSource:
-    """Open the store the options name, detecting a MongoDB database's layout when none is given."""
+def open_from(args: argparse.Namespace, *, read_only: bool | None = None, create: bool = False,
+              reading: bool = True, detect: bool = True, note_coverage: bool = True) -> EventSource:
+    """Open the store the options name, detecting a MongoDB database's layout when none is given.
+
+    Only ``create`` makes an embedded store file that does not exist. For ``reading`` commands
+    a store without events is an error naming the databases on the server that hold some. A
+    store whose catalogue does not cover its events is noted once on stderr.
+    """
+    from store.connect import explain_empty
+
     connection = connection_of(args, read_only=read_only)
-    layout = certain_layout(connection)  # reports an unreachable server or a refused login in one line
+    # detection reports an unreachable server or a refused login in one line
+    layout = certain_layout(connection) if detect else (connection.layout or None)
     store = connection.open(layout=layout, create=create)
-    detected = detected_note(connection, layout)
-    if detected:
-        note(detected)
-    coverage = coverage_of(store)
-    if coverage:
-        note(coverage)
+    try:
+        detected = detected_note(connection, layout)
+        if detected:
+            note(detected)
+        if reading:
+            uri = connection.full_uri() if connection.is_mongo else None
+            empty = explain_empty(store, uri, timeout_s=args.timeout)
+            if empty is not None:
+                raise CommandError(empty)
+        coverage = coverage_of(store)
+        if coverage and note_coverage:
+            note(coverage)
+    except BaseException:
+        store.close()
+        raise
     return store
 
 
@@ -93,7 +111,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     progress = Progress("demo events written", args.streams * args.events_per_stream)
     task = Task("demo", progress=lambda done, total, what: progress.update(done))
-    with open_from(args, create=True) as store:
+    with open_from(args, create=True, reading=False) as store:
         written = write_demo(store, streams=args.streams, events_per_stream=args.events_per_stream, seed=args.seed,
                              reducer=reducer_from(args), task=task)
         progress.finish()
@@ -264,9 +282,12 @@ def snapshot_verify(args: argparse.Namespace) -> int:
 
 
 def check_one(store: EventSource, stream_id: str, reducer) -> list:
-    from model.integrity import check_stream
+    """The stream's problems: its events in order, then where EventLens's catalogue disagrees with them."""
+    from model.integrity import catalogue_problem, check_stream
 
-    return check_stream(chain.from_iterable(store.read(stream_id)), reducer)
+    problems = check_stream(chain.from_iterable(store.read(stream_id)), reducer)
+    disagreement = catalogue_problem(store.stream(stream_id))
+    return problems + ([disagreement] if disagreement is not None else [])
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -305,7 +326,7 @@ def cmd_copy(args: argparse.Namespace) -> int:
     with open_from(args) as source:
         for stream_id in args.streams:
             require_stream(source, stream_id)
-        with open_store(args.target, timeout_s=args.timeout) as target:
+        with open_store(args.target, timeout_s=args.timeout, create=True) as target:
             progress = Progress("events copied")
 
             def report(copied: int, total: int) -> None:
@@ -316,6 +337,32 @@ def cmd_copy(args: argparse.Namespace) -> int:
             progress.finish()
             out(f"copied {plural(result.streams, 'stream')}, {plural(result.events, 'event')}, "
                 f"{plural(result.snapshots, 'snapshot')} to {target.describe()}\n")
+    return 0
+
+
+def cmd_catalogue(args: argparse.Namespace) -> int:
+    return {"rebuild": catalogue_rebuild}[args.catalogue_command](args)
+
+
+def catalogue_rebuild(args: argparse.Namespace) -> int:
+    """Bring EventLens's stream catalogue up to date from the events; refused before connecting when read-only."""
+    refuse_if_read_only(args, "rebuild the stream catalogue")
+    if args.layout is not None and str(args.layout) != "eventlens":
+        raise CommandError("catalogue rebuild works on EventLens's own layout; a foreign layout has no catalogue")
+    with open_from(args, detect=False, reading=False, note_coverage=False) as store:
+        rebuild = getattr(store, "rebuild_catalogue", None)
+        if rebuild is None:
+            raise CommandError(f"{store.describe()} has no stream catalogue to rebuild")
+        progress = Progress("streams catalogued")
+
+        def report(done: int, total: int) -> None:
+            progress.total = total
+            progress.update(done)
+
+        result = rebuild(progress=report)
+        progress.finish()
+        out(f"catalogued {plural(result.streams, 'stream')}, {plural(result.events, 'event')} "
+            f"({result.added:,} added, {result.updated:,} updated, {result.removed:,} removed) in {store.describe()}\n")
     return 0
 
 
@@ -357,6 +404,7 @@ COMMAND_FUNCTIONS: dict[str, Callable[[argparse.Namespace], int]] = {
     "snapshot": cmd_snapshot,
     "check": cmd_check,
     "copy": cmd_copy,
+    "catalogue": cmd_catalogue,
     "layout": cmd_layout,
 }
 

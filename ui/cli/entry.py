@@ -1,7 +1,8 @@
 """The command line: the same store and model functions the GUI uses, for scripts (no Qt here).
 
 Exit codes: 0 success; 1 a problem was found, the stream does not exist, or an expected
-failure (server unreachable, login refused, read-only refusal); 2 a usage error; 130 when
+failure (server unreachable, login refused, read-only refusal); 2 a usage error (argparse's, or
+a UsageError such as a server address without its scheme); 130 when
 interrupted (Ctrl-C), as shells expect. Every expected failure is one line on stderr,
 ``eventlens: <message>``, without a traceback; unexpected errors are one line too unless
 ``EVENTLENS_DEBUG=1`` asks for the traceback. URIs are shown only through ``redact``.
@@ -17,7 +18,7 @@ from model.errors import EventLensError, UsageError
 
 PROG = "eventlens"
 #: The sub-commands; main.py opens the GUI when none is given.
-COMMANDS = ("demo", "streams", "events", "state", "diff", "snapshot", "check", "copy", "layout")
+COMMANDS = ("demo", "streams", "events", "state", "diff", "snapshot", "check", "copy", "catalogue", "layout")
 STREAM_SORT_KEYS = ("stream_id", "stream_type", "events", "first_time", "last_time")
 
 
@@ -149,6 +150,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("copy", "copy streams with their snapshots into an embedded store file")
     p.add_argument("--to", dest="target", required=True, metavar="FILE")
     p.add_argument("streams", nargs="*", metavar="STREAM", help="streams to copy (default: all)")
+
+    cat = command("catalogue", "EventLens's stream catalogue (the index of its own appends)")
+    cat_commands = cat.add_subparsers(dest="catalogue_command", metavar="ACTION", required=True)
+    command("rebuild", "bring the stream catalogue up to date from the events (writes only EventLens's own "
+            "collections)", cat_commands)
 
     lay = command("layout", "detect or show layouts")
     lay_commands = lay.add_subparsers(dest="layout_command", metavar="ACTION", required=True)

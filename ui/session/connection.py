@@ -84,13 +84,9 @@ class Connection:
         from store.connect import open_store
 
         path = self.embedded_path()
-        if path is not None and not create and not path.exists():
-            from model.errors import StoreUnavailable
-
-            raise StoreUnavailable(f"no embedded store at {path} (nothing was created)")
         return open_store(self.full_uri() or (str(path) if path is not None else None), self.db or None,
                           layout=layout or self.layout or None, read_only=self.read_only,
-                          timeout_s=self.timeout_s, **self.tls())
+                          timeout_s=self.timeout_s, create=create, **self.tls())
 
     def propose_layout(self):
         """Detection's proposal for a MongoDB database named without a layout; None when it is native."""
@@ -156,8 +152,5 @@ class NeedsFile:
 
 def coverage_of(store: EventSource) -> str:
     """One line when the store says its stream catalogue does not cover what it holds, else ""."""
-    coverage = getattr(store, "coverage", None)
-    if coverage is None:
-        return ""
-    found = coverage()
-    return "" if getattr(found, "complete", True) else str(getattr(found, "message", ""))
+    found = store.coverage()
+    return "" if found.complete else found.message
