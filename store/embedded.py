@@ -15,7 +15,7 @@ import dataclasses
 import datetime as _dt
 import sqlite3
 import threading
-from itertools import repeat
+from itertools import chain, repeat
 from operator import mul
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
@@ -26,8 +26,9 @@ from bson.errors import BSONError
 from model.errors import ConflictError, StoreError, StoreNotFound, StoreUnavailable, UsageError
 from model.event import Event, NewEvent, ReducerId, Snapshot, StreamInfo
 from model.freeze import ThawedDict, freeze_each
-from model.ports import STREAM_SORTS, Capabilities, CatalogueRebuild, Coverage, EventStore, StoreSize
+from model.ports import IndexBatch, PayloadBatch, STREAM_SORTS, Capabilities, CatalogueRebuild, Coverage, EventStore, StoreSize
 from store.codec import CODEC_OPTIONS, CodecError
+from store.packing import BsonPayloads, index_batch
 
 UTC = _dt.timezone.utc
 _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=UTC)
@@ -382,6 +383,37 @@ class EmbeddedStore(EventStore):
         batch_size: int = 1000,
     ) -> Iterator[list[Event]]:
         """A stream's events as the events table holds them, not cut at the catalogued head."""
+        for rows in self._rows(stream_id, "version, type, data, metadata, recorded_at, stream_type", from_version,
+                               to_version, batch_size, since, until):
+            yield self._events(stream_id, rows)
+
+    def read_index(self, stream_id: str, *, from_version: int = 1, to_version: int | None = None,
+                   batch_size: int = 50_000) -> Iterator[IndexBatch]:
+        """Versions, times and types only: a column query, no payload read."""
+        for rows in self._rows(stream_id, "version, recorded_at, type, stream_type", from_version, to_version,
+                               batch_size):
+            versions, micros, types, stream_types = zip(*rows)
+            yield index_batch(versions, micros, types, stream_types, time_is_micros=True)
+
+    def read_payloads(self, stream_id: str, *, from_version: int = 1, to_version: int | None = None,
+                      batch_size: int = 10_000) -> Iterator[PayloadBatch]:
+        """Payloads as their stored BSON bytes, decoded only when a loaded stream asks for them."""
+        for rows in self._rows(stream_id, "version, data, metadata", from_version, to_version, batch_size):
+            versions, datas, metas = zip(*rows)
+            problems: dict[int, tuple[str, ...]] = {}
+            if not all(type(d) is bytes for d in chain(datas, metas)):  # another program's odd value
+                datas, metas = list(datas), list(metas)
+                for i in range(len(rows)):
+                    for field, values in (("data", datas), ("metadata", metas)):
+                        if type(values[i]) is not bytes:
+                            problems[i] = problems.get(i, ()) + (
+                                f"field {field!r} is {type(values[i]).__name__}, not BSON",)
+                            values[i] = b""
+            yield BsonPayloads(versions[0], datas, metas, problems)
+
+    def _rows(self, stream_id: str, columns: str, from_version: int, to_version: int | None, batch_size: int,
+              since: _dt.datetime | None = None, until: _dt.datetime | None = None) -> Iterator[list[tuple]]:
+        """Rows of the stream's events in version order, in batches; version is the first column."""
         where = "stream_id = ? AND version > ?"
         extra: list[Any] = []
         if to_version is not None:
@@ -393,8 +425,7 @@ class EmbeddedStore(EventStore):
         if until is not None:
             where += " AND recorded_at <= ?"
             extra.append(to_micros(until))
-        sql = (f"SELECT version, type, data, metadata, recorded_at, stream_type FROM events "
-               f"WHERE {where} ORDER BY version LIMIT ?")
+        sql = f"SELECT {columns} FROM events WHERE {where} ORDER BY version LIMIT ?"
         after = max(from_version, 1) - 1
         batch_size = max(1, batch_size)
         # Keyset paging: each batch is its own short query, so no read stays open between batches.
@@ -402,7 +433,7 @@ class EmbeddedStore(EventStore):
             rows = self._query(sql, (stream_id, after, *extra, batch_size))
             if not rows:
                 return
-            yield self._events(stream_id, rows)
+            yield rows
             if len(rows) < batch_size:
                 return
             after = rows[-1][0]

@@ -50,6 +50,7 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from bson import Code, Decimal128, MaxKey, MinKey, ObjectId
 from bson.errors import BSONError
+from bson.raw_bson import RawBSONDocument
 from pymongo import ASCENDING, DESCENDING, MongoClient
 from pymongo.collection import Collection
 from pymongo.database import Database
@@ -75,13 +76,18 @@ from model.errors import (
 )
 from model.event import EMPTY, Event, NewEvent, ReducerId, Snapshot, StreamInfo
 from model.freeze import LIST_TYPES, freeze_each
-from model.ports import STREAM_SORTS, Capabilities, CatalogueRebuild, Coverage, EventStore, StoreSize
+from model.ports import IndexBatch, PayloadBatch, STREAM_SORTS, Capabilities, CatalogueRebuild, Coverage, EventStore, StoreSize
 from store.codec import CODEC_OPTIONS, CodecError
+from store.packing import BsonPayloads, index_batch, raw_payload
 from store.uri import host_ports
 from store.uri import hosts as uri_hosts
 from store.uri import redact, redact_text
 
 UTC = _dt.timezone.utc
+#: What the index and the payload reads project (the journal check needs ``_id`` and ``version``).
+_INDEX_FIELDS = {"version": 1, "type": 1, "recorded_at": 1, "stream_type": 1}
+_PAYLOAD_FIELDS = {"version": 1, "data": 1, "metadata": 1}
+_RAW = CODEC_OPTIONS.with_options(document_class=RawBSONDocument)
 log = logging.getLogger(__name__)
 #: A journaled write younger than this may belong to a writer between its steps; older, it is dead.
 ORPHAN_GRACE = 60.0
@@ -662,8 +668,39 @@ class MongoStore(EventStore):
     ) -> Iterator[list[Event]]:
         """A stream's events as ``events`` holds them; only an EventLens write not yet committed is left out.
 
-        Not cut at the catalogued head: another writer's events above it are read too. The
-        head is read first, the events next and the journal last, so a document seen above the
+        Not cut at the catalogued head: another writer's events above it are read too.
+        """
+        for docs in self._documents(stream_id, from_version, to_version, batch_size, since=since, until=until):
+            yield _events(stream_id, docs)
+
+    def read_index(self, stream_id: str, *, from_version: int = 1, to_version: int | None = None,
+                   batch_size: int = 50_000) -> Iterator[IndexBatch]:
+        """Versions, times and types only: the same read, projected."""
+        for docs in self._documents(stream_id, from_version, to_version, batch_size, projection=_INDEX_FIELDS):
+            yield index_batch([d.get("version") for d in docs], [d.get("recorded_at") for d in docs],
+                              [d.get("type") for d in docs], [d.get("stream_type") for d in docs])
+
+    def read_payloads(self, stream_id: str, *, from_version: int = 1, to_version: int | None = None,
+                      batch_size: int = 10_000) -> Iterator[PayloadBatch]:
+        """Payloads as the server's BSON bytes (raw documents), decoded only when a loaded stream asks."""
+        for docs in self._documents(stream_id, from_version, to_version, batch_size, projection=_PAYLOAD_FIELDS,
+                                    raw=True):
+            datas, metas, problems = [], [], {}
+            for i, doc in enumerate(docs):
+                data, data_problems = raw_payload(doc.get("data"), "data")
+                meta, meta_problems = raw_payload(doc.get("metadata"), "metadata")
+                datas.append(data)
+                metas.append(meta)
+                if data_problems or meta_problems:
+                    problems[i] = data_problems + meta_problems
+            yield BsonPayloads(int(_number(docs[0].get("version")) or 0), datas, metas, problems)
+
+    def _documents(self, stream_id: str, from_version: int, to_version: int | None, batch_size: int, *,
+                   since: _dt.datetime | None = None, until: _dt.datetime | None = None,
+                   projection: Mapping[str, int] | None = None, raw: bool = False) -> Iterator[list[Any]]:
+        """The stream's committed documents in version order, in batches (raw BSON documents when ``raw``).
+
+        The head is read first, the events next and the journal last, so a document seen above the
         head either belongs to a write journaled before it was seen, or is not ours.
         """
         head = self._head(stream_id)
@@ -682,8 +719,9 @@ class MongoStore(EventStore):
                 query["recorded_at"]["$lte"] = _aware(until)
         batch_size = max(1, batch_size)
         journal: _Journal | None = None
+        collection = self._events.with_options(codec_options=_RAW) if raw else self._events
         with self._errors(f"read stream {stream_id!r}"):
-            cursor = self._events.find(query).sort("version", ASCENDING).batch_size(batch_size)
+            cursor = collection.find(query, projection).sort("version", ASCENDING).batch_size(batch_size)
             try:
                 while True:
                     docs = list(islice(cursor, batch_size))
@@ -699,7 +737,7 @@ class MongoStore(EventStore):
                         docs, stopped = _committed(stream_id, docs, head, journal)
                         more = more and not stopped
                     if docs:
-                        yield _events(stream_id, docs)
+                        yield docs
                     if not more:
                         return
             finally:

@@ -56,9 +56,12 @@ def fill(uri: str, db: str, stream_id: str, n: int) -> None:
 
 
 def load(store, stream_id: str, *, on_batch=None):
-    """The explorer's own loader (``ui.session.stream``), run in this thread; raises what stopped it."""
+    """The explorer's own loader (``ui.session.stream``), run in this thread; raises what stopped it.
+
+    ``on_batch(payloads)`` follows the payloads (the index of a stream comes first, in large batches).
+    """
     stream = load_stream(store, stream_id, default_reducer(),
-                         on_batch=None if on_batch is None else lambda first, last: on_batch(last))
+                         on_filled=None if on_batch is None else lambda payloads, folded: on_batch(payloads))
     if stream.load_error is not None:
         error = stream.load_error
         error.stream = stream  # what was loaded before it stopped
@@ -103,18 +106,18 @@ def test_server_killed_mid_load_ends_in_store_unavailable_and_reload_is_whole(fe
         assert isinstance(error, StoreUnavailable), f"expected StoreUnavailable, got {outcome!r}"
         assert outcome["ended"] - killed < MARGIN_S  # a dead server is noticed at once, not after the timeout
         assert "\n" not in str(error) and "big-1" in str(error)
-        # not silently complete: fewer events than the stream holds, and the ones kept are contiguous
-        history = outcome["stream"].history
+        # not silently complete: fewer payloads than the stream holds, and the ones kept are contiguous
+        history = outcome["stream"].loaded
         assert not outcome["stream"].complete
-        assert 0 < len(history) < BIG
-        assert [e.version for e in history.events()] == list(range(1, len(history) + 1))
+        assert 0 < history.payload_version < BIG and history.folded_version == history.payload_version
+        assert [e.version for e in history.events()] == list(range(1, history.payload_version + 1))
         assert history.error is None  # a transport failure is not a data error in the stream
 
         server.start()
-        again = load(store, "big-1").history  # the same store object reconnects
+        again = load(store, "big-1").loaded  # the same store object reconnects
         assert len(again) == BIG and again.last_version == BIG
         assert again.state["i"] == BIG
-        FAULTS.append(f"FerretDB killed after {len(history):,} of {BIG:,} events loaded: "
+        FAULTS.append(f"FerretDB killed after {history.payload_version:,} of {BIG:,} events loaded: "
                       f"StoreUnavailable in {outcome['ended'] - killed:.2f}s, reload complete after restart")
     finally:
         store.close()
@@ -159,7 +162,7 @@ def test_server_killed_while_snapshots_are_written_leaves_no_partial_or_duplicat
     reducer = default_reducer()
     try:
         store.append("acct-1", [NewEvent("Deposited", {"amount": i, "payload": "x" * 2000}) for i in range(1, 401)], 0)
-        history = load(store, "acct-1").history
+        history = load(store, "acct-1").loaded
         now = datetime.now(timezone.utc)
         snapshots = [Snapshot("acct-1", v, thaw(history.state_at(v)), reducer.id, now, "fault-test")
                      for v in range(1, 401)]

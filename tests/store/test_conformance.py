@@ -103,6 +103,29 @@ class ReadingContract:
         assert event.data["date"].tzinfo is not None
         assert (event.stream_id, event.version, event.type, event.stream_type) == ("types-1", 1, "Typed", "typed")
 
+    def test_the_index_and_the_packed_payloads_read_what_read_reads(self, writer, source):
+        from model.loaded import LoadedStream, to_micros
+        from model.reducer import default_reducer
+
+        writer.append("ix", [NewEvent("Opened", {"n": 0, "deep": {"a": [1, 2]}}, {"by": "u"}, at(0))]
+                      + [NewEvent(("Up", "Down")[i % 2], {"n": i}, {"i": i}, at(i)) for i in range(1, 25)], 0,
+                      stream_type="thing")
+        source.refresh()
+        events = [e for batch in source.read("ix") for e in batch]
+        index = list(source.read_index("ix", batch_size=7))
+        assert [v for b in index for v in b.versions] == [e.version for e in events]
+        assert [t for b in index for t in b.times] == [to_micros(e.time) for e in events]
+        assert [t for b in index for t in b.types] == [e.type for e in events]
+        assert {b.stream_type for b in index} == {"thing"}
+        loaded = LoadedStream("ix", default_reducer())
+        for batch in index:
+            loaded.add_index(batch)
+        for batch in source.read_payloads("ix", from_version=1, to_version=20, batch_size=6):
+            loaded.add_payloads(batch)
+        assert loaded.payload_version == 20 and loaded.events() == events[:20]
+        assert [type(e.data) for e in loaded.events()] == [type(e.data) for e in events[:20]]
+        assert list(source.read_payloads("ix", from_version=30)) == []
+
     def test_payloads_are_read_only_values_of_the_type_freeze_makes(self, writer, source):
         writer.append("p", [NewEvent("E", {"a": 1, "deep": {"list": [1, {"x": 2}]}}, {"m": "x"}, at(1)),
                             NewEvent("E", {"flat": True}, {}, at(2))], 0)

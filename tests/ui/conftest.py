@@ -129,7 +129,7 @@ def list_events(model, events, loaded=None):
     from model.reducer import default_reducer
 
     if loaded is None:
-        loaded = LoadedStream(events[0].stream_id, default_reducer())
+        loaded = LoadedStream(events[0].stream_id, default_reducer(), initial_version=events[0].version - 1)
         model.set_stream(loaded)
     loaded.extend(events)
     model.grow(loaded.last_version)

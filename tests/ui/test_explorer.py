@@ -143,7 +143,7 @@ def test_go_to_version_and_date(qtbot, window, demo_store, demo_connection):
     window.goto_edit.setText("33")
     qtbot.keyClick(window.goto_edit, Qt.Key.Key_Return)
     assert_shows(window, demo_store, 33)
-    event = window.history.event(120)
+    event = window.loaded.event(120)
     window.goto_edit.setText(event.time.strftime("%Y-%m-%dT%H:%M:%S"))
     qtbot.keyClick(window.goto_edit, Qt.Key.Key_Return)
     assert window.cursor == demo_store.version_at(STREAM, event.time)

@@ -93,12 +93,13 @@ def test_cancel_a_long_load_keeps_it_marked_partial(qtbot, window, embedded_stor
     with qtbot.waitSignal(window.loadFailed, timeout=30_000):
         opened = window.open_stream(stream)
         assert window.status.cancel_button.isVisibleTo(window)
-        opened.extended.connect(lambda first, last: first_batch or (first_batch.append(last), window.status.cancel_button.click()))
-    assert first_batch and 0 < window.loaded_version < 40_000
+        opened.filled.connect(lambda payloads, folded: first_batch or (first_batch.append(payloads),
+                                                                        window.status.cancel_button.click()))
+    assert first_batch and 0 < window.stream.payload_version < 40_000
     assert not window.stream.complete
     assert "cancelled" in window.banner.text() and "partial" in window.banner.text()
     assert "(partial)" in window.panes.position_label.text()
-    assert window.event_list.event_model.rowCount() == window.loaded_version
+    assert window.event_list.event_model.rowCount() == window.loaded_version  # listed, payloads or not
     # the window still works: the same stream loads in full afterwards
     open_stream(qtbot, window, stream)
     assert window.stream.complete and window.loaded_version == 40_000
@@ -120,8 +121,10 @@ def test_reducer_error_is_a_located_message(qtbot, window, demo_store, demo_conn
         window.use_reducer_file(str(reducer_file))  # reloads the open stream with it
     text = window.banner.text()
     assert "version 5" in text and "no fifth event allowed" in text and STREAM in text and "\n" not in text
-    assert window.loaded_version == 4 and not window.stream.complete
-    assert window.state_view.shown_state() == {"last": 4}
+    # every event is still listed; states stop before the one the reducer fails on, where the cursor stands
+    assert window.loaded_version == 240 and window.stream.folded_version == 4 and not window.stream.complete
+    assert window.cursor == 5 and window.state_view.shown_state() == {"last": 4}
+    assert "the reducer failed on this event" in window.state_view.title.text()
 
 
 def test_server_down_then_back(qtbot, window, ferretdb_factory):
@@ -186,11 +189,13 @@ def test_the_event_a_reducer_fails_on_is_in_the_list_with_its_error(qtbot, windo
     qtbot.waitUntil(lambda: window.reducer.name == "picky", timeout=10_000)
     open_stream(qtbot, window, "acct-9")
     model = window.event_list.event_model
-    assert window.loaded_version == 6 and model.rowCount() == 7  # the six folded, and the one it failed on
+    # all ten listed (what the store holds); states for the six before the one it failed on
+    assert window.loaded_version == 10 and window.stream.folded_version == 6 and model.rowCount() == 10
     assert "seven is not allowed" in "\n".join(model.problems_of(7))
     assert model.row_texts(6)[2] == "⚠ Deposited"
-    window.set_cursor(7)
-    assert window.cursor == 7
+    assert window.cursor == 7  # the cursor stands on the failing event
     assert "the reducer failed on this event" in window.state_view.title.text()
     assert thaw(window.state_view.shown_state()) == {"n": 6}  # the state before it
     assert "seven is not allowed" in window.banner.text()
+    window.set_cursor(9)
+    assert window.state_view.shown_state() is None and "No state after" in window.state_view.title.text()

@@ -57,7 +57,7 @@ def make_screenshots(out_dir: Path, *, width: int = 1600, height: int = 1000, su
         window.open_stream(STREAM)
         if not _wait(window.streamLoaded):
             raise SystemExit(f"screenshots: could not load {STREAM}: {window.banner.text()}")
-        history = window.history
+        history = window.loaded
         target = next(
             (v for v in range(history.last_version * 2 // 3, 0, -1) if not history.change_at(v).is_empty),
             history.last_version,

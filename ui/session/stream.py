@@ -198,6 +198,8 @@ class OpenStream:
         if loaded.error is not None:
             self._notify(f"Stream {self.stream_id!r}: states up to version {loaded.folded_version:,} of "
                          f"{loaded.last_version:,}: {loaded.error}", "error")
+            if loaded.fold_error is not None and self.cursor.follow_end:
+                self.cursor.move(loaded.folded_version + 1, by="load")  # where it stopped: the event to look at
         elif self.problems:
             self._notify(f"{len(self.problems):,} integrity problem{'s' if len(self.problems) != 1 else ''} in "
                          f"{self.stream_id!r}, first: {self.problems[0].message}", "warning")
@@ -295,17 +297,21 @@ class OpenStream:
 
 
 def load_stream(store: EventSource, stream_id: str, reducer: Reducer, *,
-                on_batch: Callable[[int, int], None] | None = None) -> OpenStream:
+                on_batch: Callable[[int, int], None] | None = None,
+                on_filled: Callable[[int, int], None] | None = None) -> OpenStream:
     """Open and load a stream in this thread, as the window does in its worker (tests, benchmarks, scripts).
 
-    ``on_batch(first, last)`` is called after each batch of the index; a load that stops early
-    keeps what it loaded and its reason in ``load_error``.
+    ``on_batch(first, last)`` is called after each batch of the index, ``on_filled(payloads,
+    folded)`` after each batch of payloads; a load that stops early keeps what it loaded and
+    its reason in ``load_error``.
     """
     from ui.session.jobs import run_now
 
     stream = OpenStream(store, stream_id, reducer, run_now, lambda text, severity: None)
     if on_batch is not None:
         stream.extended.connect(on_batch)
+    if on_filled is not None:
+        stream.filled.connect(on_filled)
     stream.load()
     return stream
 
@@ -406,6 +412,11 @@ class Cursor:
         event = stream.event(version) if version <= stream.payload_version else None
         problems = stream.problems_of(version)
         if version > stream.folded_version:
+            if loaded.fold_error is not None and version == loaded.folded_version + 1:
+                reason = getattr(loaded.fold_error, "reason", loaded.fold_error)
+                title = (f"Version {number(version)} · {event_type}: the reducer failed on this event "
+                         f"({reason}); the state shown is the one before it")
+                return CursorView(version, event, loaded.state_at(version - 1), Diff(), title, problems)
             if loaded.fold_error is not None and version > loaded.folded_version:
                 reason = getattr(loaded.fold_error, "reason", loaded.fold_error)
                 title = (f"No state after {heading}: the reducer failed at version "
