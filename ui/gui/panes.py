@@ -91,10 +91,12 @@ class Panes(QWidget):
         self.position_label = QLabel("")
         self.reducer_label = QLabel("")
         self.reducer_label.setToolTip("The reducer that builds the states; change it in the Reducer menu")
-        self.compare_box = QCheckBox("Compare with version")
+        self.compare_box = QCheckBox("Compare with")
+        self.compare_box.setToolTip("Highlight what changed between the version in the box and the cursor")
         self.compare_spin = QSpinBox(minimum=0, maximum=0)
         self.compare_spin.setGroupSeparatorShown(True)
-        self.axis_box = QCheckBox("Version axis", checked=True)
+        self.axis_box = QCheckBox("Versions", checked=True)
+        self.axis_box.setToolTip("The timeline's x axis: versions when checked, else time (UTC)")
         self.live_box = QCheckBox("Follow live", checked=True)
         bar = QHBoxLayout()
         for widget, stretch in ((self.goto_edit, 2), (self.position_label, 1), (self.reducer_label, 1),
@@ -123,12 +125,14 @@ class Panes(QWidget):
         self.main_split.addWidget(self.right_split)
         for splitter in self.splitters().values():
             splitter.setChildrenCollapsible(False)
+        # minimums that fit 800×500 logical pixels (a 1600×1000 screen at scale factor 2)
         fm = self.fontMetrics()
-        self.streams.setMinimumWidth(fm.averageCharWidth() * 28)
-        self.event_list.setMinimumWidth(fm.averageCharWidth() * 40)
-        self.tabs.setMinimumWidth(fm.averageCharWidth() * 40)
-        self.timeline.setMinimumHeight(fm.height() * 12)
-        self.lower_split.setMinimumHeight(fm.height() * 10)
+        self.streams.setMinimumWidth(fm.averageCharWidth() * 18)
+        self.event_list.setMinimumWidth(fm.averageCharWidth() * 28)
+        self.tabs.setMinimumWidth(fm.averageCharWidth() * 30)
+        self.goto_edit.setMinimumWidth(fm.averageCharWidth() * 16)
+        self.timeline.setMinimumHeight(fm.height() * 9)
+        self.lower_split.setMinimumHeight(fm.height() * 8)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 0)
         layout.addWidget(self.main_split, 1)
@@ -303,7 +307,7 @@ class Panes(QWidget):
         size = self.window_.size()
         width, height = size.width(), size.height()
         # first run: proportions that show every column; later runs restore what the user chose
-        defaults = {"main": [width * 24 // 100, width * 76 // 100], "right": [height * 2 // 5, height * 3 // 5],
+        defaults = {"main": [width * 24 // 100, width * 76 // 100], "right": [height * 46 // 100, height * 54 // 100],
                     "lower": [width * 34 // 100, width * 42 // 100], "state": [height * 3 // 10, height * 3 // 10]}
         for name, splitter in self.splitters().items():
             state = settings.load_bytes(f"splitters/{name}")

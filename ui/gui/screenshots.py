@@ -2,16 +2,24 @@
 
 The demo history is written into a temporary embedded store, so the pictures can be refreshed
 on any machine; the window is driven the way a user would (connect, open, move the cursor).
+Each picture is made in a process of its own, because the scale factor and the theme are the
+application's from its start: the main window at 1024×640, 1600×1000 and at scale factor 2 (a
+1600×1000 screen: 800×500 logical pixels), each in the light and the dark theme, then the
+snapshot tab and the connection dialog.
 """
 from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 STREAM = "account-3"  # a demo stream with a snapshot
+ROOT = Path(__file__).resolve().parents[2]
+#: (file name part, logical width, height, scale factor)
+SIZES = (("1024x640", 1024, 640, 1), ("1600x1000", 1600, 1000, 1), ("scale2", 800, 500, 2))
 
 
 def _wait(signal, timeout_ms: int = 60_000) -> bool:
@@ -34,84 +42,103 @@ def _settle(ms: int = 300) -> None:
     loop.exec()
 
 
-def make_screenshots(out_dir: Path, *, width: int = 1600, height: int = 1000, suffix: str = "") -> list[Path]:
-    """Draw the main window on a demo stream and the connection dialog; return the files written."""
+def _open_demo(window, tmp: str) -> None:
+    from ui.session.connection import Connection
+
+    window.connect_to(Connection(uri=str(Path(tmp) / "demo.sqlite")), seed_demo_history=True)
+    if not _wait(window.connected):
+        raise SystemExit(f"screenshots: could not open the demo store: {window.banner.text()}")
+    _wait(window.streams.model.pageLoaded, 10_000)
+    window.open_stream(STREAM)
+    if not _wait(window.streamLoaded):
+        raise SystemExit(f"screenshots: could not load {STREAM}: {window.banner.text()}")
+    loaded = window.loaded
+    target = next((v for v in range(loaded.last_version * 2 // 3, 0, -1) if not loaded.change_at(v).is_empty),
+                  loaded.last_version)
+    window.set_cursor(target)
+    for row in range(window.streams.model.rowCount()):
+        if window.streams.model.stream_at(row).stream_id == STREAM:
+            window.streams.view.selectRow(row)
+    if window.state_view.select_path(("balance",)):  # show a field's history too
+        _wait(window.fieldHistoryShown, 10_000)
+    window.event_list.setFocus()
+    _settle()
+
+
+def make_main(out_dir: Path, name: str, width: int, height: int, suffix: str, extras: bool) -> list[Path]:
+    """The main window at one size (and, with ``extras``, the snapshot tab and the connection dialog)."""
     from ui.gui.app import application
-    from ui.gui.connect_dialog import ConnectDialog
     from ui.gui.main_window import MainWindow
     from ui.gui.settings import Settings
-    from ui.session.connection import Connection
 
     app = application()
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     with tempfile.TemporaryDirectory(prefix="eventlens-shots-") as tmp:
-        settings = Settings(str(Path(tmp) / "settings.ini"))
-        window = MainWindow(settings)
+        window = MainWindow(Settings(str(Path(tmp) / "settings.ini")))
         window.resize(width, height)
         window.show()
-        window.connect_to(Connection(uri=str(Path(tmp) / "demo.sqlite")), seed_demo_history=True)
-        if not _wait(window.connected):
-            raise SystemExit(f"screenshots: could not open the demo store: {window.banner.text()}")
-        _wait(window.streams.model.pageLoaded, 10_000)
-        window.open_stream(STREAM)
-        if not _wait(window.streamLoaded):
-            raise SystemExit(f"screenshots: could not load {STREAM}: {window.banner.text()}")
-        history = window.loaded
-        target = next(
-            (v for v in range(history.last_version * 2 // 3, 0, -1) if not history.change_at(v).is_empty),
-            history.last_version,
-        )
-        window.set_cursor(target)
-        for row in range(window.streams.model.rowCount()):
-            if window.streams.model.stream_at(row).stream_id == STREAM:
-                window.streams.view.selectRow(row)
-        if window.state_view.select_path(("balance",)):  # show a field's history too
-            _wait(window.fieldHistoryShown, 10_000)
-        window.event_list.setFocus()
-        _settle()
-        main = out_dir / f"screenshot-main{suffix}.png"
-        window.grab().save(str(main))
-        written.append(main)
-
-        window.tabs.setCurrentWidget(window.snapshot_panel)
-        snaps = window.snapshot_panel.snapshots()
-        if snaps:
-            window.snapshot_panel.select_version(snaps[0].version)
-            window.verify_snapshot(snaps[0])
-            _wait(window.verified, 30_000)
-        _settle()
-        shot = out_dir / f"screenshot-snapshots{suffix}.png"
+        _open_demo(window, tmp)
+        shot = out_dir / f"screenshot-main-{name}{suffix}.png"
         window.grab().save(str(shot))
         written.append(shot)
-
-        dialog = ConnectDialog(settings, window, initial=Connection(
-            uri="mongodb://explorer@db1.example.net:27017,db2.example.net:27017/?replicaSet=rs0",
-            db="orders", read_only=True, tls_ca_file="/etc/ssl/certs/company-ca.pem"))
-        dialog.resize(dialog.sizeHint().expandedTo(dialog.minimumSizeHint()))
-        dialog.show()
-        _settle(100)
-        shot = out_dir / f"screenshot-connect{suffix}.png"
-        dialog.grab().save(str(shot))
-        written.append(shot)
-        dialog.close()
+        if extras:
+            written += _extras(window, out_dir, suffix)
         window.close()
         app.processEvents()
     return written
 
 
+def _extras(window, out_dir: Path, suffix: str) -> list[Path]:
+    from ui.gui.connect_dialog import ConnectDialog
+    from ui.session.connection import Connection
+
+    written = []
+    window.tabs.setCurrentWidget(window.snapshot_panel)
+    snaps = window.snapshot_panel.snapshots()
+    if snaps:
+        window.snapshot_panel.select_version(snaps[0].version)
+        window.verify_snapshot(snaps[0])
+        _wait(window.verified, 30_000)
+    _settle()
+    shot = out_dir / f"screenshot-snapshots{suffix}.png"
+    window.grab().save(str(shot))
+    written.append(shot)
+    dialog = ConnectDialog(window.settings, window, initial=Connection(
+        uri="mongodb://explorer@db1.example.net:27017,db2.example.net:27017/?replicaSet=rs0",
+        db="orders", read_only=True, tls_ca_file="/etc/ssl/certs/company-ca.pem"))
+    dialog.resize(dialog.sizeHint().expandedTo(dialog.minimumSizeHint()))
+    dialog.show()
+    _settle(100)
+    shot = out_dir / f"screenshot-connect{suffix}.png"
+    dialog.grab().save(str(shot))
+    written.append(shot)
+    dialog.close()
+    return written
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Write the screenshots (offscreen unless a display platform is set)."""
+    """Write every screenshot, one process per size, scale and theme (offscreen unless a display is set)."""
     parser = argparse.ArgumentParser(prog="python -m ui.gui.screenshots", description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=str(Path(__file__).resolve().parents[2] / "resources"))
-    parser.add_argument("--dark", action="store_true", help="force the dark palette; files end in -dark")
+    parser.add_argument("--out", default=str(ROOT / "resources"))
+    parser.add_argument("--one", nargs=4, metavar=("NAME", "WIDTH", "HEIGHT", "THEME"),
+                        help="make one main-window picture in this process (the script runs itself so)")
     args = parser.parse_args(argv)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    if args.dark:
-        os.environ["EVENTLENS_THEME"] = "dark"
-    for path in make_screenshots(Path(args.out), suffix="-dark" if args.dark else ""):
-        print(path)
-    return 0
+    if args.one:
+        name, width, height, theme = args.one
+        suffix = "-dark" if theme == "dark" else ""
+        for path in make_main(Path(args.out), name, int(width), int(height), suffix, extras=name == "1600x1000"):
+            print(path)
+        return 0
+    failed = 0
+    for theme in ("light", "dark"):
+        for name, width, height, scale in SIZES:
+            env = {**os.environ, "EVENTLENS_THEME": theme, "QT_SCALE_FACTOR": str(scale)}
+            done = subprocess.run([sys.executable, "-m", "ui.gui.screenshots", "--out", args.out,
+                                   "--one", name, str(width), str(height), theme], cwd=ROOT, env=env)
+            failed += done.returncode != 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

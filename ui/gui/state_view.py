@@ -360,7 +360,7 @@ class StateModel(QAbstractItemModel):
 
 
 class _Title(QWidget):
-    """The heading over the tree: a word-wrapped label two lines high, whatever it says.
+    """The heading over the tree: one line, elided to its width (the whole text in its tooltip).
 
     The label sits in this widget without a layout. A label's new text asks its layout to run
     again, and each layout up the chain asks its parent's in turn, up to the tab widget, which
@@ -370,20 +370,26 @@ class _Title(QWidget):
 
     def __init__(self, text: str = "", parent: QWidget | None = None):
         super().__init__(parent)
-        self.label = QLabel(text, self)
-        self.label.setWordWrap(True)
-        lines = 2 * self.fontMetrics().lineSpacing()
-        self.setMinimumHeight(lines)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        self._hint = QSize(self.fontMetrics().averageCharWidth() * 60, lines)
+        self.label = QLabel("", self)
+        self._text = ""
+        height = self.fontMetrics().lineSpacing() + 4
+        self.setMinimumHeight(height)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self._hint = QSize(self.fontMetrics().averageCharWidth() * 60, height)
+        self.setText(text)
 
     def text(self) -> str:
-        """The title shown."""
-        return self.label.text()
+        """The whole title (what shows may be elided)."""
+        return self._text
 
     def setText(self, text: str) -> None:
-        """Show ``text`` (wrapped; a third line and beyond is cut off in a narrow pane)."""
-        self.label.setText(text)
+        self._text = text
+        self._fit()
+
+    def _fit(self) -> None:
+        shown = self.fontMetrics().elidedText(self._text, Qt.TextElideMode.ElideRight, max(self.width(), 40))
+        self.label.setText(shown)
+        self.setToolTip(self._text if shown != self._text else "")
 
     def sizeHint(self) -> QSize:
         return self._hint
@@ -393,6 +399,7 @@ class _Title(QWidget):
 
     def resizeEvent(self, event) -> None:
         self.label.setGeometry(self.rect())
+        self._fit()
         super().resizeEvent(event)
 
 
@@ -418,6 +425,9 @@ class StateView(QWidget):
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Interactive)
         header.resizeSection(2, self.fontMetrics().horizontalAdvance("x" * 10))
         self.legend = QLabel(self._legend_html())
+        small = self.legend.font()
+        small.setPointSizeF(small.pointSizeF() * 0.85)  # the legend gives the title its room
+        self.legend.setFont(small)
         heading = QHBoxLayout()
         heading.addWidget(self.title, 1)
         heading.addWidget(self.legend)
@@ -439,7 +449,7 @@ class StateView(QWidget):
         for mark in _MARKS:
             colour = mark_color(mark, self.palette()).name()
             swatches.append(f'<span style="background-color:{colour}">&nbsp;{mark}&nbsp;</span>')
-        return "&nbsp;".join(swatches)
+        return " ".join(swatches)
 
     # -- showing ---------------------------------------------------------------------------------
     def show_state(self, state: Mapping[str, Any] | None, change: Diff | None = None, title: str = "",

@@ -6,6 +6,7 @@ The session's StreamList fetches pages through the worker when the view scrolls 
 from __future__ import annotations
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -132,9 +133,14 @@ class StreamBrowser(QWidget):
         header = self.view.horizontalHeader()
         header.setStretchLastSection(True)
         fm = self.view.fontMetrics()  # widths from the font: no per-row measuring
-        for col, sample in ((0, "account-000000"), (1, "account"), (2, "1,000,000")):
+        bold = header.font()
+        bold.setBold(True)
+        heading = QFontMetrics(bold)
+        # each column as wide as its heading (a header is drawn bold) and a typical value: never "ast chan"
+        for col, sample in enumerate(("account-000000", "account", "1,000,000", "2024-01-01 00:00:00")):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
-            header.resizeSection(col, fm.horizontalAdvance(sample) + fm.averageCharWidth() * 3)
+            width = max(fm.horizontalAdvance(sample), heading.horizontalAdvance(COLUMNS[col]))
+            header.resizeSection(col, width + fm.averageCharWidth() * 3)
         self.view.verticalHeader().setDefaultSectionSize(fm.height() + fm.height() // 3)
         self.view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
 

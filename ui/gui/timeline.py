@@ -130,8 +130,9 @@ class TimelineWidget(QWidget):
         self.overview = self.view.addPlot(row=1, col=0, axisItems={"bottom": self._axes["version"][1]})
         self.view.ci.layout.setRowStretchFactor(0, 5)
         self.view.ci.layout.setRowStretchFactor(1, 1)
-        self.overview.setMaximumHeight(4 * fm.height() + 10)
-        self.overview.setMinimumHeight(3 * fm.height())
+        # the overview is a strip: the rows get the room
+        self.overview.setMaximumHeight(3 * fm.height() + 6)
+        self.overview.setMinimumHeight(2 * fm.height() + 6)
         for plot in (self.detail, self.overview):
             plot.hideButtons()
             plot.setMenuEnabled(False)
@@ -148,6 +149,8 @@ class TimelineWidget(QWidget):
         self.overview.setMouseEnabled(x=False, y=False)
         self.overview.getAxis("left").setStyle(showValues=False)
         self.overview.getAxis("left").setTicks([[]])
+        for axis in self._axes.values():  # the detail plot's axis reads the values; the strip only shows where
+            axis[1].setStyle(showValues=False)
         self.detail.setLabel("bottom", "version")
 
         self._image = pg.ImageItem(axisOrder="row-major")
@@ -369,7 +372,8 @@ class TimelineWidget(QWidget):
         self._problem_marks.setData(x=x, y=rows.astype(float), data=versions)
 
     def _draw_overview(self) -> None:
-        edges, counts = self.model.overview()
+        # about four events a bucket at most, so a short stream reads as a shape rather than a comb
+        edges, counts = self.model.overview(max(20, min(400, self.model.n // 4)))
         self._density.setData(x=edges, y=np.log1p(counts))  # log: a burst does not flatten the rest
         top = float(np.log1p(counts.max())) * 1.1 if len(counts) and counts.max() > 0 else 1.0
         self.overview.setYRange(0, top, padding=0)

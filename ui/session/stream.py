@@ -434,4 +434,4 @@ class Cursor:
         # the change first: it folds up to version - 1 and steps one event on, so the state after it
         # comes from the loaded stream's cache instead of a second fold
         change = loaded.change_at(version)
-        return CursorView(version, event, loaded.state_at(version), change, f"State after {heading}", problems)
+        return CursorView(version, event, loaded.state_at(version), change, f"After {heading}", problems)
