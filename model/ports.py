@@ -93,6 +93,53 @@ class Coverage:
 
 
 @dataclass(frozen=True, slots=True)
+class CatalogueState:
+    """Where a store's stream list comes from when it keeps a local cache of it (foreign layouts).
+
+    ``ready``: the cache holds the whole list as of ``refreshed_at`` (the end of the last build
+    or refresh that checked it against the store; ``built_at`` the last full build). Until then
+    the list is built (``update_catalogue``), and ``index_pages`` says whether first pages sorted by
+    stream id come from the server's stream-id index meanwhile. ``incremental``: a refresh reads
+    only what changed (an increasing ``_id``); otherwise it reads everything again. ``note`` is one
+    line about the last build or refresh worth saying (a damaged file rebuilt), else "".
+    """
+
+    ready: bool
+    refreshed_at: datetime | None = None
+    built_at: datetime | None = None
+    streams: int | None = None
+    incremental: bool = False
+    index_pages: bool = False
+    path: str = ""
+    note: str = ""
+    changed: bool = False  # the last update found something new (the list should be shown again)
+
+    def age(self, now: datetime | None = None) -> float | None:
+        """Seconds since the list last matched the store, or None before it was built."""
+        if self.refreshed_at is None:
+            return None
+        from datetime import timezone
+
+        now = now or datetime.now(timezone.utc)
+        return max(0.0, (now - self.refreshed_at).total_seconds())
+
+    def describe(self, now: datetime | None = None) -> str:
+        """One line for a status bar or stderr: "stream list from the cache refreshed 3 minutes ago"."""
+        seconds = self.age(now)
+        if seconds is None:
+            return "building the stream list (a local cache of this store's streams)"
+        return f"stream list from the cache refreshed {_ago(seconds)}"
+
+
+def _ago(seconds: float) -> str:
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            n = int(seconds // size)
+            return f"{n} {unit}{'' if n == 1 else 's'} ago"
+    return "just now" if seconds < 5 else f"{int(seconds)} seconds ago"
+
+
+@dataclass(frozen=True, slots=True)
 class CatalogueRebuild:
     """What ``rebuild_catalogue`` did: streams and events catalogued, and catalogue entries changed."""
 
@@ -209,6 +256,20 @@ class EventSource(abc.ABC):
 
     def refresh(self) -> None:
         """Forget what was cached about the stream list, so the next call reads the store again."""
+
+    def catalogue(self) -> CatalogueState | None:
+        """The local cache of the stream list, for stores that keep one (foreign layouts); None otherwise."""
+        return None
+
+    def update_catalogue(self, *, full: bool = False, quick: bool = False, progress=None,
+                         check=None) -> CatalogueState | None:
+        """Build the cached stream list, or bring it up to date (``full``: read everything again;
+        ``quick``: only what is cheap to find, such as new documents after an increasing ``_id``).
+
+        ``progress(done, total, what)`` reports documents read; ``check()`` runs between batches
+        (and may raise to cancel). None for stores without a cache.
+        """
+        return None
 
     def watch(self, stream_id: str, after_version: int, *, timeout: float = 1.0) -> list[Event]:
         """Wait up to ``timeout`` seconds for events after ``after_version``; return them (maybe none).

@@ -50,11 +50,14 @@ def open_store(
     tls_cert_file: str | None = None,
     tls_allow_invalid_hostnames: bool | None = None,
     create: bool = False,
+    catalogue_cache: bool = True,
 ) -> EventStore:
     """Open a store: a MongoDB URI, an embedded file path, or (None) ``$MONGODB_URI`` else the default file.
 
     An embedded store file is made only with ``create``; otherwise a missing one is
     StoreNotFound and nothing is created. A server address without its scheme is a UsageError.
+    A foreign layout keeps its stream list in a local cache file (``store.catalogue_cache``)
+    unless ``catalogue_cache`` is False; read-only connections too (the file is EventLens's own).
     """
     if uri is None:
         uri = os.environ.get("MONGODB_URI") or default_store_path()
@@ -66,7 +69,7 @@ def open_store(
             from store.mongo import MongoStore
 
             return MongoStore(text, db_name, read_only=read_only, timeout_s=timeout_s, **options)
-        return _open_layout(text, db_name, layout, read_only, timeout_s, options)
+        return _open_layout(text, db_name, layout, read_only, timeout_s, options, catalogue_cache)
     if "://" in text:
         raise StoreError(f"unsupported connection string {redact(text)}: use mongodb:// or mongodb+srv:// or a file path")
     path = Path(text).expanduser()
@@ -87,7 +90,7 @@ def redact_address(text: str) -> str:
 
 
 def _open_layout(uri: str, db_name: str, layout: Any, read_only: bool, timeout_s: float,
-                 options: dict[str, Any]) -> EventStore:
+                 options: dict[str, Any], catalogue_cache: bool = True) -> EventStore:
     if importlib.util.find_spec("store.layout_store") is None:
         raise LayoutError("foreign layouts are not available in this build (store.layout_store is missing)")
     from store import layout_store
@@ -97,8 +100,13 @@ def _open_layout(uri: str, db_name: str, layout: Any, read_only: bool, timeout_s
     # A bad layout file is reported before any connection is tried (the client probes the server).
     chosen = layout if isinstance(layout, Layout) else load_layout(layout)
     client = _client(uri, timeout_s, options)
+    cache = None
+    if catalogue_cache:
+        from store.catalogue_cache import CatalogueCache
+
+        cache = CatalogueCache.for_store(uri, db_name, chosen)  # the key holds the redacted URI only
     try:
-        return layout_store.open_layout_store(client, db_name, chosen, read_only=read_only)
+        return layout_store.open_layout_store(client, db_name, chosen, read_only=read_only, cache=cache)
     except BaseException:
         client.close()
         raise

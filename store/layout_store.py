@@ -7,6 +7,10 @@ or an events array, by a scan that projects only the id, version and time fields
 encoded fields or array that hold them). A layout may spread its events over several
 collections (a list or a ``prefix*`` pattern); each stream remembers the collections it is in. Snapshots EventLens makes go to ``eventlens_snapshots``, marked with the
 layout's name; the tool's own snapshot collection is written only when the layout opts in.
+
+Opened through ``store.connect`` a LayoutStore keeps its stream list in a local cache file
+(``store.catalogue_cache``; built, refreshed and read by ``store.catalogue_sync.CachedList``):
+reopening answers from the file, and a refresh reads only what changed where the layout allows it.
 """
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from bson import ObjectId
 from pymongo import ASCENDING, MongoClient
@@ -25,7 +29,7 @@ from pymongo.errors import DuplicateKeyError, OperationFailure
 from model.errors import EventLensError, LayoutError, ReadOnlyError, UsageError
 from model.event import Event, NewEvent, ReducerId, Snapshot, StreamInfo
 from model.freeze import freeze_each
-from model.ports import STREAM_SORTS, Capabilities, EventStore, StoreSize
+from model.ports import STREAM_SORTS, Capabilities, CatalogueState, EventStore, StoreSize
 from store.codec import CODEC_OPTIONS, dumps_json
 from store.layout import (
     ARRAY_SHAPES,
@@ -108,16 +112,21 @@ class _Entry:
                           self.first_time, self.last_time)
 
 
-def open_layout_store(client: MongoClient, db_name: str, layout: Layout | str | Path, *, read_only: bool = False) -> "LayoutStore":
-    """A LayoutStore over ``client`` (which it then owns and closes) for a layout, a preset name or a file."""
+def open_layout_store(client: MongoClient, db_name: str, layout: Layout | str | Path, *, read_only: bool = False,
+                      cache: Any = None) -> "LayoutStore":
+    """A LayoutStore over ``client`` (which it then owns and closes) for a layout, a preset name or a file.
+
+    With ``cache`` (a ``store.catalogue_cache.CatalogueCache``) the stream list is kept in that local file.
+    """
     chosen = layout if isinstance(layout, Layout) else load_layout(layout)
-    return LayoutStore(client, db_name, chosen, read_only=read_only)
+    return LayoutStore(client, db_name, chosen, read_only=read_only, cache=cache)
 
 
 class LayoutStore(EventStore):
     """Any foreign layout, read through pymongo: read-only for events, snapshots beside the tool's."""
 
-    def __init__(self, client: MongoClient, db_name: str, layout: Layout, *, read_only: bool = False, owns_client: bool = True):
+    def __init__(self, client: MongoClient, db_name: str, layout: Layout, *, read_only: bool = False, owns_client: bool = True,
+                 cache: Any = None):
         self.layout = layout
         self.read_only = read_only
         self.db_name = db_name
@@ -130,6 +139,12 @@ class LayoutStore(EventStore):
         self._catalogue: dict[str, _Entry] | None = None
         self._group_minmax: bool | None = None  # learnt on first use: does $group take $min/$max?
         self._indexed = False
+        self._closed = False
+        self._listing = None  # the stream list kept in a local file (store.catalogue_sync.CachedList)
+        if cache is not None:
+            from store.catalogue_sync import CachedList
+
+            self._listing = CachedList(self, cache)
         hosts = ",".join(f"{h}:{p}" for h, p in client.topology_description.server_descriptions())
         self._hosts = hosts or "MongoDB"
         opted_in = bool(layout.snapshots and layout.snapshots.writable)
@@ -145,6 +160,9 @@ class LayoutStore(EventStore):
         return f"the collection {OWN_SNAPSHOTS!r} beside the tool's own, in {self.describe()}"
 
     def close(self) -> None:
+        self._closed = True  # a build running in another thread stops at its next batch
+        if self._listing is not None:
+            self._listing.cache.close()
         if self._owns_client:
             self._client.close()
 
@@ -219,9 +237,22 @@ class LayoutStore(EventStore):
 
     # -- the catalogue -----------------------------------------------------------
     def refresh(self) -> None:
-        """Forget the cached stream list (and the collections a pattern matched); the next call rebuilds it."""
+        """Forget the cached stream list (and the collections a pattern matched); the next call rebuilds it.
+
+        With a cache file, the next call brings the file up to date first (reading what changed).
+        """
         self._catalogue = None
         self._names = None
+        if self._listing is not None:
+            self._listing.refresh()
+
+    def catalogue(self) -> CatalogueState | None:
+        return self._listing.state() if self._listing is not None else None
+
+    def update_catalogue(self, *, full: bool = False, quick: bool = False, progress=None, check=None) -> CatalogueState | None:
+        if self._listing is None:
+            return None
+        return self._listing.update(full=full, quick=quick, progress=progress, check=check)
 
     def collections(self) -> list[str]:
         """The collections holding this layout's events: its names, and those its patterns match now."""
@@ -241,20 +272,32 @@ class LayoutStore(EventStore):
                 self._catalogue = self._build_catalogue()
         return self._catalogue
 
-    def _build_catalogue(self) -> dict[str, _Entry]:
+    def _build_catalogue(self, extra: Mapping[str, Any] | None = None) -> dict[str, _Entry]:
         entries: dict[str, _Entry] = {}
         for name in self.collections():
             if self._can_group() and self._group_minmax is not False:
                 try:
-                    self._grouped(name, entries)
+                    self._grouped(name, entries, extra)
                     self._group_minmax = True
                     continue
                 except OperationFailure as error:
-                    if error.code not in _UNSUPPORTED and (error.details or {}).get("codeName") != "NotImplemented":
+                    if not self._unsupported(error):
                         raise
                     self._group_minmax = False  # FerretDB v1: no $min/$max in $group; scan instead
-            self._scanned(name, entries)
+            self._scanned(name, entries, extra)
         return entries
+
+    @staticmethod
+    def _unsupported(error: OperationFailure) -> bool:
+        """The server does not implement a stage or accumulator asked for."""
+        return error.code in _UNSUPPORTED or (error.details or {}).get("codeName") == "NotImplemented"
+
+    def _query(self, extra: Mapping[str, Any] | None) -> dict[str, Any]:
+        """The layout's filter, and ``extra`` when given (a range of ``_id``, some stream ids)."""
+        spec = self.layout.events
+        if not extra:
+            return dict(spec.filter)
+        return {"$and": [dict(spec.filter), dict(extra)]} if spec.filter else dict(extra)
 
     def _can_group(self) -> bool:
         """$group gives the list directly when id, version and time are plain values outside encoded text."""
@@ -267,7 +310,7 @@ class LayoutStore(EventStore):
                 and not any("|" in p for p in paths if p)
                 and not any(p == e or p.startswith(e + ".") for p in paths if p for e in encoded))
 
-    def _grouped(self, name: str, entries: dict[str, _Entry]) -> None:
+    def _grouped(self, name: str, entries: dict[str, _Entry], extra: Mapping[str, Any] | None = None) -> None:
         spec = self.layout.events
         key = {f"p{i}": f"${path}" for i, path in enumerate(spec.stream_id)}
         group: dict[str, Any] = {
@@ -278,7 +321,8 @@ class LayoutStore(EventStore):
             group.update(tmin={"$min": f"${spec.time}"}, tmax={"$max": f"${spec.time}"})
         if spec.stream_type:
             group["st"] = {"$max": f"${spec.stream_type}"}
-        pipeline = [{"$match": dict(spec.filter)}, {"$group": group}] if spec.filter else [{"$group": group}]
+        match = self._query(extra)
+        pipeline = [{"$match": match}, {"$group": group}] if match else [{"$group": group}]
         for row in self._db[name].aggregate(pipeline, allowDiskUse=True):
             parts = tuple(row["_id"].get(f"p{i}") for i in range(len(spec.stream_id)))
             sid = join_stream_id(list(parts), spec.stream_id_separator)
@@ -352,14 +396,22 @@ class LayoutStore(EventStore):
                 projection[path] = 1
         return projection
 
-    def _scanned(self, name: str, entries: dict[str, _Entry]) -> None:
+    def _scanned(self, name: str, entries: dict[str, _Entry], extra: Mapping[str, Any] | None = None, *,
+                 observe: Callable[[Any], bool] | None = None, counters: dict[str, int] | None = None) -> None:
+        """Add the documents of ``name`` (those ``extra`` also matches) to ``entries``, reading only what the list needs.
+
+        ``observe(doc)`` sees each document first and returns False to leave it out; ``counters``
+        holds the versions counted so far where the layout counts them in order.
+        """
         spec = self.layout.events
-        counters: dict[str, int] = {}
-        cursor = self._db[name].find(dict(spec.filter), self._projection(), batch_size=5000)
+        counters = {} if counters is None else counters
+        cursor = self._db[name].find(self._query(extra), self._projection(), batch_size=5000)
         if spec.version == "none":
             cursor = cursor.sort([(spec.order_by, ASCENDING)])
         array = spec.shape in ARRAY_SHAPES
         for doc in cursor:
+            if observe is not None and not observe(doc):
+                continue
             source = event_source(doc, spec)
             parts = tuple(None if p is MISSING else p for p in (source.get(path) for path in spec.stream_id))
             sid = join_stream_id(list(parts), spec.stream_id_separator)
@@ -385,6 +437,8 @@ class LayoutStore(EventStore):
 
     # -- the stream list ---------------------------------------------------------
     def stream(self, stream_id: str) -> StreamInfo | None:
+        if self._listing is not None:
+            return self._listing.stream(stream_id)
         entry = self._entries().get(stream_id)
         return entry.info() if entry else None
 
@@ -401,6 +455,10 @@ class LayoutStore(EventStore):
                 descending: bool = False, offset: int = 0, limit: int = 100) -> list[StreamInfo]:
         if sort not in STREAM_SORTS:
             raise UsageError(f"unknown stream sort {sort!r}; use one of {', '.join(STREAM_SORTS)}")
+        found = None if self._listing is None else self._listing.page(type=type, match=match, sort=sort,
+                                                                     descending=descending, offset=offset, limit=limit)
+        if found is not None:
+            return found
         entries = self._selected(type, match)
 
         def key(e: _Entry) -> tuple:
@@ -411,16 +469,27 @@ class LayoutStore(EventStore):
         return [e.info() for e in entries[max(0, offset): max(0, offset) + max(0, limit)]]
 
     def count_streams(self, *, type: str | None = None, match: str | None = None) -> int:
-        return len(self._selected(type, match))
+        found = None if self._listing is None else self._listing.count(type=type, match=match)
+        return found if found is not None else len(self._selected(type, match))
 
     def stream_types(self) -> list[str]:
+        found = None if self._listing is None else self._listing.types()
+        if found is not None:
+            return found
         return sorted({e.stream_type for e in self._entries().values() if e.stream_type})
 
     # -- reading a stream --------------------------------------------------------
-    def _parts(self, stream_id: str, count: int, separator: str) -> tuple[Any, ...]:
+    def _known(self, stream_id: str) -> tuple[tuple[Any, ...], list[str]] | None:
+        """(the raw id values, the collections) of a stream the list already holds, or None."""
         entry = (self._catalogue or {}).get(stream_id)
-        if entry is not None and len(entry.parts) == count:
-            return entry.parts
+        if entry is not None:
+            return entry.parts, entry.collections
+        return self._listing.known(stream_id) if self._listing is not None else None
+
+    def _parts(self, stream_id: str, count: int, separator: str) -> tuple[Any, ...]:
+        known = self._known(stream_id)
+        if known is not None and len(known[0]) == count:
+            return known[0]
         pieces = stream_id.split(separator, count - 1) if count > 1 else [stream_id]
         if len(pieces) != count:
             return tuple([stream_id] * count)  # matches nothing sensible: the read yields no events
@@ -443,8 +512,8 @@ class LayoutStore(EventStore):
         from_version = max(1, from_version)
         batch: list[Event] = []
         with self._errors(f"read stream {stream_id!r}"):
-            entry = (self._catalogue or {}).get(stream_id)
-            names = entry.collections if entry is not None and entry.collections else self.collections()
+            known = self._known(stream_id)
+            names = known[1] if known is not None and known[1] else self.collections()
             if len(names) == 1:
                 events = self._decoded(names[0], query, from_version, to_version)
             else:  # a stream in several collections (or not listed yet): each in order, merged by version
@@ -584,12 +653,17 @@ class LayoutStore(EventStore):
         return max(candidates, key=lambda s: s.version, default=None)
 
     def size(self) -> StoreSize:
-        entries = self._entries()
+        found = None if self._listing is None else self._listing.totals()
+        if found is not None:
+            streams, events = found
+        else:
+            entries = self._entries()
+            streams, events = len(entries), sum(e.events for e in entries.values())
         with self._errors("count snapshots"):
             snapshots = self._own_snapshots.count_documents({"layout": self.layout.name})
             if self._tool_snapshots is not None:
                 snapshots += self._tool_snapshots.count_documents(dict(self.layout.snapshots.filter))
-        return StoreSize(len(entries), sum(e.events for e in entries.values()), snapshots, None)
+        return StoreSize(streams, events, snapshots, None)
 
 
 # -- helpers -----------------------------------------------------------------------------------

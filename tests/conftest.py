@@ -11,6 +11,12 @@ import pytest
 from tests.servers import FerretDB, SilentServer
 
 
+@pytest.fixture(autouse=True)
+def _eventlens_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test gets its own EventLens home (where foreign stores' stream list caches go), never the user's."""
+    monkeypatch.setenv("EVENTLENS_HOME", str(tmp_path_factory.mktemp("eventlens-home")))
+
+
 @pytest.fixture(scope="session")
 def mongo_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The MongoDB server the tests use: ``$MONGODB_URI``, else a FerretDB started for this session."""
