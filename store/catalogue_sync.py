@@ -174,6 +174,7 @@ class Sync:
 
     # -- the two ways ----------------------------------------------------------------------------
     def run(self, *, full: bool = False, quick: bool = False) -> Outcome:
+        self.between()  # cancelled, or the store closed, before it began
         meta = self.cache.meta
         if full or meta is None:
             note = self.cache.problem

@@ -36,7 +36,10 @@ class StatusBinding:
         worker.progress.connect(self._progress)
         worker.finished_job.connect(self._finished)
 
-    def show_size(self, size: StoreSize) -> None:
+    def show_size(self, size: StoreSize | None) -> None:
+        if size is None:  # a foreign store's stream list is being built: counted when it is done
+            self.size.setText("counting streams…")
+            return
         disk = f" · {size.bytes / 1e6:,.1f} MB" if size.bytes else ""
         self.size.setText(f"{plural(size.streams, 'stream')} · {plural(size.events, 'event')} · "
                           f"{plural(size.snapshots, 'snapshot')}{disk}")

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from model.errors import LayoutError
-from model.ports import EventSource, StoreSize
+from model.ports import CatalogueState, EventSource, StoreSize
 from store.uri import is_mongodb_uri, redact
 
 
@@ -126,14 +126,20 @@ def detected_note(connection: Connection, layout: Any) -> str:
 
 @dataclass(frozen=True)
 class Opened:
-    """A store opened, with what the window shows at once."""
+    """A store opened, with what the window shows at once.
+
+    A foreign store whose stream list cache is not built yet opens without waiting for it:
+    ``size`` is None and ``stream_types`` empty until the build is done (``Session.size_changed``
+    and ``Session.types_changed`` bring them); ``catalogue`` says where the list comes from.
+    """
 
     store: EventSource
-    size: StoreSize
+    size: StoreSize | None
     stream_types: list[str]
     description: str
     coverage: str  # one line when the store cannot vouch for its stream list, else ""
     seeded: int = 0  # demo events written on a first run
+    catalogue: CatalogueState | None = None  # the stream list's local cache, for stores that keep one
 
 
 @dataclass(frozen=True)

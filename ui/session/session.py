@@ -9,9 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Protocol
 
-from model.errors import EventLensError
+from model.errors import CancelledError, EventLensError
 from model.field_history import field_history
-from model.ports import EventSource
+from model.ports import CatalogueState, EventSource
 from ui.session import export, snapshots
 from ui.session.connection import Connection, NeedsFile, NeedsLayout, Opened, coverage_of
 from ui.session.demo import write_demo
@@ -48,10 +48,17 @@ class MemoryPreferences:
 
 
 class Session:
-    """Everything a person does with EventLens, without a window."""
+    """Everything a person does with EventLens, without a window.
 
-    def __init__(self, run: Runner = run_now, preferences: Preferences | None = None, *, created_by: str = CREATED_BY):
+    ``background`` runs the long work nobody waits for (building and refreshing a foreign
+    store's stream list cache): a second worker in the window, so that opening a stream does
+    not wait behind it. Without one it goes through ``run`` like everything else.
+    """
+
+    def __init__(self, run: Runner = run_now, preferences: Preferences | None = None, *, created_by: str = CREATED_BY,
+                 background: Runner | None = None):
         self.run = run
+        self.background = background or run
         self.preferences: Preferences = preferences or MemoryPreferences()
         self.created_by = created_by
         self.connection: Connection | None = None
@@ -67,6 +74,12 @@ class Session:
         self.stream_opened = Signal()  # (OpenStream)
         self.stream_closed = Signal()
         self.size_changed = Signal()  # (StoreSize)
+        self.types_changed = Signal()  # (list[str]): the stream types, once a stream list cache is built or changed
+        #: the local cache of a foreign store's stream list (None: the store's own index, nothing to show);
+        #: ``catalogue.describe()`` is the line to show beside the list ("... refreshed 3 minutes ago")
+        self.catalogue: CatalogueState | None = None
+        self.catalogue_changed = Signal()  # (CatalogueState): built, refreshed, or being built
+        self._catalogue_task: Task | None = None
         #: (text, severity): "error", "warning", "info", or "clear" to take a shown message away
         self.message = Signal()
         self.reducer.changed.connect(self._reducer_changed)
@@ -108,11 +121,16 @@ class Session:
                 return NeedsFile(path)
             store = connection.open(layout=chosen, create=create or seed_demo)
             try:
+                catalogue = store.catalogue()
+                if catalogue is not None and not catalogue.ready:
+                    # built in the background once connected: size and types come with it
+                    return Opened(store, None, [], store.describe(), coverage_of(store), 0, catalogue)
                 seeded = 0
                 if seed_demo and not store.read_only and store.count_streams() == 0:
                     seeded = write_demo(store, task=task, reducer=self._demo_reducer(),
                                         created_by=self.created_by).events
-                return Opened(store, store.size(), store.stream_types(), store.describe(), coverage_of(store), seeded)
+                return Opened(store, store.size(), store.stream_types(), store.describe(), coverage_of(store), seeded,
+                              catalogue)
             except BaseException:
                 store.close()
                 raise
@@ -134,14 +152,16 @@ class Session:
 
     def _connected(self, connection: Connection, opened: Opened) -> None:
         self.close_stream()
+        self._stop_catalogue()
         old = self.opened
         self.connection, self.opened = connection, opened
+        self.catalogue = opened.catalogue
         if old is not None:
             self.run(Job("closing the previous store", lambda task: old.store.close()))
         self.message.emit("", "clear")
         if opened.coverage:
             self.message.emit(opened.coverage, "warning")
-        elif opened.size.streams == 0:
+        elif opened.size is not None and opened.size.streams == 0:
             self.message.emit(f"{opened.description} holds no streams: is the database name right?", "warning")
         if opened.seeded:
             # the first run's demo store opens with the reducer its streams were written for
@@ -151,6 +171,56 @@ class Session:
         self._restore_reducer(connection)
         self.streams.set_store(opened.store)
         self.connected.emit(opened)
+        if opened.catalogue is not None:
+            self.catalogue_changed.emit(opened.catalogue)
+            self.refresh_catalogue()
+
+    # -- a foreign store's stream list cache -----------------------------------------------------
+    def refresh_catalogue(self, full: bool = False) -> Task | None:
+        """Build the stream list cache, or bring it up to date ("refresh now"; ``full``: read everything again).
+
+        Runs on the background runner with progress; when it is done ``catalogue_changed`` fires
+        and, if the list changed, the stream list is shown again with the new size and types.
+        None for a store without a cache.
+        """
+        store = self.store
+        if store is None or self.catalogue is None:
+            return None
+        self._stop_catalogue()
+        building = not self.catalogue.ready
+        what = "building the stream list" if building or full else "refreshing the stream list"
+
+        def work(task: Task):
+            return store.update_catalogue(full=full, progress=task.progress, check=task.between_batches)
+
+        def done(state) -> None:
+            if store is not self.store or state is None:
+                return
+            self.catalogue = state
+            self.catalogue_changed.emit(state)
+            if state.note:
+                self.notify(state.note, "info")
+            if state.changed or building or not self.streams.rows:
+                self.streams.refresh()
+                self.run(Job("store size", lambda task: (store.size(), store.stream_types()),
+                             on_result=lambda value: self._counted(store, *value)))
+
+        def failed(error: BaseException) -> None:
+            if store is self.store and not isinstance(error, CancelledError):
+                self.notify(f"The stream list could not be brought up to date: {first_line(error)}", "warning")
+
+        self._catalogue_task = self.background(Job(what, work, on_result=done, on_error=failed, shown=True))
+        return self._catalogue_task
+
+    def _counted(self, store: EventSource, size, types: list[str]) -> None:
+        if store is self.store:
+            self.size_changed.emit(size)
+            self.types_changed.emit(types)
+
+    def _stop_catalogue(self) -> None:
+        task, self._catalogue_task = self._catalogue_task, None
+        if task is not None:
+            task.cancel()
 
     def refresh_size(self) -> None:
         store = self.store
@@ -324,6 +394,7 @@ class Session:
     def close(self) -> None:
         """Close the open stream and the store."""
         self.close_stream()
+        self._stop_catalogue()
         opened, self.opened = self.opened, None
         if opened is not None:
             self.run(Job("closing", lambda task: opened.store.close()))

@@ -18,6 +18,11 @@ class StreamList:
     ``reset`` fires when the rows are dropped (new store, filter or sort), ``added(start,
     end)`` when rows ``start..end-1`` arrive, ``counted(total)`` when the total is known and
     ``failed(error)`` when the store could not answer.
+
+    A foreign store whose stream list cache is not built yet is not asked for a list it would
+    have to build first: ``waiting`` is True (the session's build refreshes the list when it is
+    done), except for a first page sorted by stream id that the server's stream-id index can
+    give at once, whose total is counted afterwards.
     """
 
     def __init__(self, run: Runner, page_size: int = PAGE_SIZE):
@@ -29,6 +34,7 @@ class StreamList:
         self.stream_type: str | None = None
         self.sort, self.descending = "stream_id", False
         self.problems: dict[str, int] = {}
+        self.waiting = False  # the store's stream list cache is being built; the rows come when it is done
         self._fetching = False
         self._generation = 0  # pages of an older filter are dropped
         self.reset, self.added, self.counted, self.failed = Signal(), Signal(), Signal(), Signal()
@@ -54,18 +60,23 @@ class StreamList:
     def refresh(self) -> None:
         """Drop the rows, then count and load the first page again."""
         self._generation += 1
-        self.rows, self.total, self._fetching = [], None, False
+        self.rows, self.total, self._fetching, self.waiting = [], None, False, False
         self.reset.emit()
         if self.store is None:
             return
         store, gen, match, kind = self.store, self._generation, self.match, self.stream_type
         sort, descending, size = self.sort, self.descending, self.page_size
 
-        def first_page(task: Task) -> tuple[int, list[StreamInfo]]:
+        def first_page(task: Task) -> tuple[int | None, list[StreamInfo] | None]:
+            catalogue = store.catalogue()
+            early = catalogue is not None and not catalogue.ready
+            if early and not (catalogue.index_pages and kind is None and not match and sort == "stream_id"):
+                return None, None  # wait for the build rather than build it here
             page = store.streams(type=kind, match=match, sort=sort, descending=descending, offset=0, limit=size)
             task.between_batches()
-            total = len(page) if len(page) < size else store.count_streams(type=kind, match=match)
-            return total, page
+            if len(page) < size:
+                return len(page), page
+            return (None if early else store.count_streams(type=kind, match=match)), page
 
         self._fetching = True
         self._run(Job("list streams", first_page, on_result=lambda value: self._first(gen, *value),
@@ -95,13 +106,27 @@ class StreamList:
         return next((i for i, info in enumerate(self.rows) if info.stream_id == stream_id), -1)
 
     # -- results -----------------------------------------------------------------------------
-    def _first(self, gen: int, total: int, page: list[StreamInfo]) -> None:
+    def _first(self, gen: int, total: int | None, page: list[StreamInfo] | None) -> None:
         if gen != self._generation:
             return
         self._fetching = False
+        if page is None:
+            self.waiting = True
+            return
+        if total is None:  # a page from the stream-id index: the total is counted after it shows
+            self._append(page)
+            store, kind, match = self.store, self.stream_type, self.match
+            self._run(Job("count streams", lambda task: store.count_streams(type=kind, match=match),
+                          on_result=lambda n: self._count(gen, n), on_error=lambda error: self._failed(gen, error)))
+            return
         self.total = total
         self.counted.emit(total)
         self._append(page)
+
+    def _count(self, gen: int, total: int) -> None:
+        if gen == self._generation:
+            self.total = total
+            self.counted.emit(total)
 
     def _next(self, gen: int, page: list[StreamInfo]) -> None:
         if gen != self._generation:
