@@ -21,6 +21,8 @@ from ui.session.streams import every_stream
 from ui.session.text import iso, plural
 
 CREATED_BY = "eventlens cli"
+#: A stream list answered from a foreign store's cache says its age on stderr when older than this.
+CACHE_AGE_NOTE_S = 60.0
 
 
 class CommandError(EventLensError):
@@ -52,7 +54,9 @@ def open_from(args: argparse.Namespace, *, read_only: bool | None = None, create
 
     Only ``create`` makes an embedded store file that does not exist. For ``reading`` commands
     a store without events is an error naming the databases on the server that hold some. A
-    store whose catalogue does not cover its events is noted once on stderr.
+    store whose catalogue does not cover its events is noted once on stderr. A foreign store's
+    stream list cache, when there is one, is first brought up to date as far as it is cheap
+    (``update_catalogue(quick=True)``: the collections' counts, then only what was written since).
     """
     from store.connect import explain_empty
 
@@ -72,10 +76,44 @@ def open_from(args: argparse.Namespace, *, read_only: bool | None = None, create
         coverage = coverage_of(store)
         if coverage and note_coverage:
             note(coverage)
+        catalogue = store.catalogue() if reading else None
+        if catalogue is not None and catalogue.ready:
+            catalogue = _with_progress(lambda report: store.update_catalogue(quick=True, progress=report),
+                                       "new documents read for the stream list")
+            if catalogue is not None and catalogue.note:
+                note(catalogue.note)
     except BaseException:
         store.close()
         raise
     return store
+
+
+def _with_progress(work, label: str):
+    progress = Progress(label)
+
+    def report(done: int, total: int, what: str = "") -> None:
+        progress.total = total or None
+        progress.update(done)
+
+    try:
+        return work(report)
+    finally:
+        progress.finish()
+
+
+def prepare_stream_list(store: EventSource) -> None:
+    """A foreign store's stream list: its cache built once, with progress, and its age said when old."""
+    catalogue = store.catalogue()
+    if catalogue is None:
+        return
+    if not catalogue.ready:
+        catalogue = _with_progress(lambda report: store.update_catalogue(progress=report),
+                                   "documents read for the stream list")
+        if catalogue is not None and catalogue.note:
+            note(catalogue.note)
+    age = catalogue.age() if catalogue is not None else None
+    if age is not None and age > CACHE_AGE_NOTE_S:
+        note(f"{catalogue.describe()} (`catalogue rebuild` reads it again)")
 
 
 def reducer_from(args: argparse.Namespace):
@@ -137,6 +175,7 @@ def cmd_streams(args: argparse.Namespace) -> int:
     """List streams, filtered and sorted by the store (index-backed), all of them unless --limit."""
     filters = {"type": args.type, "match": args.match}
     with open_from(args) as store:
+        prepare_stream_list(store)
         page_size = min(1000, args.limit) if args.limit else 1000
         listing = every_stream(store, page_size=page_size, sort=args.sort, descending=args.descending, **filters)
         infos = [info for _, info in zip(range(args.limit), listing)] if args.limit else list(listing)
@@ -300,6 +339,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             stream_ids: Any = [args.stream]
             total = 1
         else:
+            prepare_stream_list(store)
             total = store.count_streams()
             stream_ids = (info.stream_id for info in every_stream(store))
         progress = Progress("streams checked", total)
@@ -345,10 +385,14 @@ def cmd_catalogue(args: argparse.Namespace) -> int:
 
 
 def catalogue_rebuild(args: argparse.Namespace) -> int:
-    """Bring EventLens's stream catalogue up to date from the events; refused before connecting when read-only."""
-    refuse_if_read_only(args, "rebuild the stream catalogue")
+    """Bring EventLens's stream catalogue up to date from the events; refused before connecting when read-only.
+
+    With a foreign layout it reads the stream list again into EventLens's local cache of it (the
+    tool's database is only read, so a read-only connection may do it too).
+    """
     if args.layout is not None and str(args.layout) != "eventlens":
-        raise CommandError("catalogue rebuild works on EventLens's own layout; a foreign layout has no catalogue")
+        return cache_rebuild(args)
+    refuse_if_read_only(args, "rebuild the stream catalogue")
     with open_from(args, detect=False, reading=False, note_coverage=False) as store:
         rebuild = getattr(store, "rebuild_catalogue", None)
         if rebuild is None:
@@ -363,6 +407,21 @@ def catalogue_rebuild(args: argparse.Namespace) -> int:
         progress.finish()
         out(f"catalogued {plural(result.streams, 'stream')}, {plural(result.events, 'event')} "
             f"({result.added:,} added, {result.updated:,} updated, {result.removed:,} removed) in {store.describe()}\n")
+    return 0
+
+
+def cache_rebuild(args: argparse.Namespace) -> int:
+    """Read a foreign store's stream list again, into its local cache file."""
+    with open_from(args, detect=False, reading=False, note_coverage=False) as store:
+        if store.catalogue() is None:
+            raise CommandError(f"{store.describe()} keeps no stream list cache to rebuild")
+        catalogue = _with_progress(lambda report: store.update_catalogue(full=True, progress=report),
+                                   "documents read for the stream list")
+        if catalogue is None or not catalogue.ready:
+            raise CommandError(catalogue.note if catalogue is not None and catalogue.note
+                               else "the stream list cache could not be written")
+        out(f"read the stream list again: {plural(catalogue.streams or 0, 'stream')} in {store.describe()}, "
+            f"cached in {catalogue.path}\n")
     return 0
 
 

@@ -151,10 +151,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to", dest="target", required=True, metavar="FILE")
     p.add_argument("streams", nargs="*", metavar="STREAM", help="streams to copy (default: all)")
 
-    cat = command("catalogue", "EventLens's stream catalogue (the index of its own appends)")
+    cat = command("catalogue", "EventLens's stream catalogue (the index of its own appends), or with --layout "
+                  "a foreign store's stream list cache")
     cat_commands = cat.add_subparsers(dest="catalogue_command", metavar="ACTION", required=True)
     command("rebuild", "bring the stream catalogue up to date from the events (writes only EventLens's own "
-            "collections)", cat_commands)
+            "collections); with a foreign --layout, read its stream list again into the local cache", cat_commands)
 
     lay = command("layout", "detect or show layouts")
     lay_commands = lay.add_subparsers(dest="layout_command", metavar="ACTION", required=True)
