@@ -110,20 +110,17 @@ class Meta:
     refreshed_at: datetime | None = None
     incremental: bool = False
     #: per collection: its ``_id`` kind ("objectid", "int" or ""), the newest ``_id`` seen, the
-    #: documents counted, and its document count at the last look (``$collStats``)
+    #: documents counted, and its document count at the last look (``$collStats``; None where inexact)
     collections: dict[str, dict[str, Any]] = field(default_factory=dict)
-    note: str = ""
 
     def to_rows(self) -> list[tuple[str, str]]:
         return [("built_at", _iso(self.built_at)), ("refreshed_at", _iso(self.refreshed_at)),
-                ("incremental", json.dumps(self.incremental)), ("collections", _dump(self.collections)),
-                ("note", self.note)]
+                ("incremental", json.dumps(self.incremental)), ("collections", _dump(self.collections))]
 
     @classmethod
     def from_rows(cls, rows: dict[str, str]) -> "Meta":
         return cls(_parse_iso(rows.get("built_at", "")), _parse_iso(rows.get("refreshed_at", "")),
-                   bool(json.loads(rows.get("incremental", "false"))), _load(rows.get("collections", "{}")),
-                   rows.get("note", ""))
+                   bool(json.loads(rows.get("incremental", "false"))), _load(rows.get("collections", "{}")))
 
 
 def _iso(value: datetime | None) -> str:
@@ -425,29 +422,6 @@ class CatalogueCache:
             db.execute("ROLLBACK")
             raise
         self.meta = meta
-
-    def replace_streams(self, entries: Iterable[Any]) -> None:
-        """Set these streams' rows to what was read again (one stream looked up on its own)."""
-        db = self._conn()
-        rows = [_row_of(e) for e in entries]
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            db.executemany("DELETE FROM streams WHERE stream_id = ?", [(r[0],) for r in rows])
-            db.executemany(_UPSERT, rows)
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-
-    def remove(self) -> None:
-        """Delete the file (the next open builds it again)."""
-        self._drop_connection()
-        self.meta = None
-        for suffix in ("", "-journal", "-wal", "-shm"):
-            try:
-                os.unlink(str(self.path) + suffix)
-            except FileNotFoundError:
-                pass
 
 
 def _write_recent(db: sqlite3.Connection, recent: dict[str, tuple[set[Any], Any]], *, replace: bool) -> None:

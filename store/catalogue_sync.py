@@ -14,8 +14,12 @@ and skips the documents of that stretch it already counted, whose ids the cache 
 Then it checks the count: the documents the cache accounts for must lie between the
 collection's count before the refresh and after it. A count outside (a document written far
 below the newest, or one deleted) rebuilds the whole list; so does a layout without such an
-``_id``. ``quick`` asks only what is cheap: when every collection holds as many documents as at
-the last look (``$collStats``, from metadata), nothing was added and nothing is read.
+``_id``. ``quick`` asks only what is cheap, and only where it is: on MongoDB a collection's
+count comes from its metadata (``$collStats``), so when every collection holds as many
+documents as at the last look nothing was added and nothing is read, and otherwise only the
+new documents are. FerretDB v1 on PostgreSQL answers ``$collStats`` with PostgreSQL's estimate
+(-1 before its first ANALYZE) and counts exactly only by reading every document, so there a
+quick look reads nothing and the list keeps its age.
 
 **The first page without a cache** (``IndexPages``): where the stream id is one field with an
 index of its own first (and every id in it has one BSON type, so the index order is the
@@ -136,9 +140,10 @@ class Sync:
     """One build or refresh of a LayoutStore's cache."""
 
     def __init__(self, store: "LayoutStore", cache: CatalogueCache, progress: Progress | None = None,
-                 check: Callable[[], None] | None = None):
+                 check: Callable[[], None] | None = None, *, metadata_counts: bool = True):
         self.store, self.cache = store, cache
         self.progress, self.check = progress, check
+        self.metadata_counts = metadata_counts  # the server's collection counts are exact (MongoDB)
         self.read = 0
         self.total = 0
         self._what = "documents read for the stream list"
@@ -161,16 +166,16 @@ class Sync:
     def _collection(self, name: str):
         return self.store._db[name]
 
-    def count(self, name: str) -> int:
-        """The collection's documents, from metadata (``$collStats``)."""
-        return collection_count(self._collection(name))
+    def count(self, name: str) -> int | None:
+        """The collection's documents from its metadata (``$collStats``), where that is exact; else None."""
+        return collection_count(self._collection(name)) if self.metadata_counts else None
 
     def expected(self, name: str) -> int:
-        """How many documents of the collection the layout reads now (its filter applied)."""
+        """How many documents of the collection the layout reads now (its filter applied), exactly."""
         spec = self.store.layout.events
-        if spec.filter:
+        if spec.filter or not self.metadata_counts:
             return self._collection(name).count_documents(dict(spec.filter))
-        return self.count(name)
+        return collection_count(self._collection(name))
 
     # -- the two ways ----------------------------------------------------------------------------
     def run(self, *, full: bool = False, quick: bool = False) -> Outcome:
@@ -189,7 +194,7 @@ class Sync:
         names = store.collections()
         started = now()
         totals = {name: self.count(name) for name in names}
-        self.total = sum(totals.values())
+        self.total = sum(max(0, t or 0) for t in totals.values())  # for progress: 0 when unknown
         build = self.cache.build()
         try:
             collections: dict[str, dict[str, Any]] = {}
@@ -276,16 +281,17 @@ class Sync:
             return self._rebuilt("the layout's collections changed")
         counts = {name: self.count(name) for name in names}
         started = now()
-        if all(counts[n] == meta.collections[n].get("total") for n in names) and store.layout.events.shape != "stream":
+        if self.metadata_counts and store.layout.events.shape != "stream" \
+                and all(counts[n] == meta.collections[n].get("total") for n in names):
             # as many documents as at the last look: nothing was written (documents never change in place)
             meta.refreshed_at = started
             self.cache.touch(meta)
             return Outcome()
+        if quick and not (self.metadata_counts and meta.incremental):
+            return Outcome(verified=False)  # nothing cheap to ask: the list stays, its age says how old it is
         if not meta.incremental:
-            if quick:
-                return Outcome(verified=False)  # the list stays as it is; its age says how old it is
             return self._rebuilt("")
-        self.total = sum(max(0, counts[n] - meta.collections[n].get("total", 0)) for n in names)
+        self.total = sum(max(0, (counts[n] or 0) - (meta.collections[n].get("total") or 0)) for n in names)
         self._what = "new documents read for the stream list"
         entries: dict[str, _Entry] = {}
         recent: dict[str, tuple[set[Any], Any]] = {}
@@ -293,7 +299,7 @@ class Sync:
         spec = store.layout.events
         for name in names:
             info = collections[name]
-            if counts[name] == info.get("total"):
+            if self.metadata_counts and counts[name] == info.get("total"):
                 continue  # nothing written there since the last look
             kind, newest = info.get("kind", ""), info.get("max")
             if newest is None:
@@ -307,8 +313,9 @@ class Sync:
             counters = _CachedCounters(self.cache) if spec.version == "none" else None
             watch = _Watch(self, name, known=known, kind=kind or None)
             store._scanned(name, entries, extra=extra, observe=watch, counters=counters)
-            after = self.expected(name)
             docs = int(info.get("docs", 0)) + watch.docs
+            # more than counted before: the rest must have come while reading (else they were missed)
+            after = self.expected(name) if docs != before else docs
             if not before <= docs <= after or (watch.docs and not watch.kind):
                 return self._rebuilt("documents changed below the newest one read")
             if watch.newest is not None and (newest is None or watch.newest > newest):
@@ -507,6 +514,7 @@ class CachedList:
     def __init__(self, store: "LayoutStore", cache: CatalogueCache):
         self.store, self.cache = store, cache
         self.usable = True
+        self._metadata_counts: bool | None = None  # does the server count from metadata, exactly? (asked once)
         self.note = cache.problem
         self.stale = False  # refresh() asked: the next list call brings the file up to date first
         self.current = False  # checked against the store by this store (so a stream's row can be trusted)
@@ -539,7 +547,8 @@ class CachedList:
         store = self.store
         with store._errors("list streams"):
             try:
-                outcome = Sync(store, self.cache, progress, check).run(full=full, quick=quick)
+                outcome = Sync(store, self.cache, progress, check,
+                               metadata_counts=self.metadata_counts()).run(full=full, quick=quick)
             except (OSError, sqlite3.Error) as error:
                 self.usable = False  # kept in memory for this store's life instead
                 self.note = (f"the stream list cache {self.cache.path} cannot be written ({_short(error)}); "
@@ -572,6 +581,16 @@ class CachedList:
                 cache.broken(error)
                 self.note = cache.problem
         return None
+
+    def metadata_counts(self) -> bool:
+        """Are the server's collection counts exact and cheap? MongoDB's are; FerretDB v1 estimates them."""
+        if self._metadata_counts is None:
+            try:
+                build = self.store._db.client.admin.command("buildInfo")
+            except OperationFailure:
+                build = {}
+            self._metadata_counts = "ferretdbVersion" not in build
+        return self._metadata_counts
 
     # -- answering the store's calls ----------------------------------------------------------------
     def pages(self) -> IndexPages | None:
@@ -625,8 +644,11 @@ class CachedList:
 
     def stream(self, stream_id: str) -> StreamInfo | None:
         """From the file once this store checked it against the server; otherwise (not built or not
-        checked yet, refresh() asked, a stream it does not hold) from the stream's own documents,
-        which the file then keeps."""
+        checked yet, refresh() asked, a stream it does not hold) from the stream's own documents.
+
+        What is read here is not written into the file: a refresh counts each document once, from
+        what it remembers having read, and a row set from elsewhere would be counted twice.
+        """
         cache = self.cache
         if self.usable and cache.ready and self.current and not self.stale:
             try:
@@ -642,11 +664,4 @@ class CachedList:
         extra = store._id_query(stream_id, spec.stream_id, spec.stream_id_separator, {})
         with store._errors(f"read stream {stream_id!r}"):
             entry = store._build_catalogue(extra).get(stream_id)
-        if entry is None:
-            return None
-        if self.usable and cache.ready:
-            try:
-                cache.replace_streams([entry])
-            except sqlite3.Error:
-                pass
-        return entry.info()
+        return None if entry is None else entry.info()

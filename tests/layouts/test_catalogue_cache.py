@@ -92,7 +92,7 @@ def test_a_refresh_shows_new_streams_and_new_events_of_a_stream(tool_db, axon):
     store.close()
 
     store = axon()
-    state = store.update_catalogue(quick=True)  # what the command line does on open
+    state = store.update_catalogue()  # what the session does in the background at connect
     assert state.changed and state.incremental
     assert store.count_streams() == 6 and store.stream_types() == ["Invoice", "Order"]
     three = store.stream("order-3")
@@ -114,6 +114,25 @@ def test_a_stream_written_since_the_last_refresh_is_never_hidden(tool_db, axon):
     info = store.stream("late-1")  # not in the file yet: read from its own documents
     assert info is not None and (info.events, info.last_version) == (2, 2)
     assert [e.version for batch in store.read("late-1") for e in batch] == [1, 2]
+
+
+def test_a_quick_look_reads_only_where_counts_are_metadata(tool_db, axon, mongo_client):
+    tool_db["domainevents"].insert_many(axon_orders(3))
+    store = axon()
+    built = store.update_catalogue()
+    tool_db["domainevents"].insert_many(axon_orders(2, start=3))
+    store.close()
+    store = axon()
+    state = store.update_catalogue(quick=True)  # what the command line does on open
+    if "ferretdbVersion" in mongo_client.admin.command("buildInfo"):
+        # FerretDB v1 counts only by reading every document: a quick look reads nothing, the list keeps its age
+        assert state.refreshed_at == built.refreshed_at and store.count_streams() == 3
+        assert store.stream("order-4") is not None  # a stream named is read from its own documents all the same
+        assert store.update_catalogue().changed and store.count_streams() == 5
+    else:  # MongoDB: the counts come from metadata, and only the new documents are read
+        assert state.changed and state.built_at == built.built_at and store.count_streams() == 5
+        unchanged = store.update_catalogue(quick=True)
+        assert not unchanged.changed and unchanged.refreshed_at > state.refreshed_at
 
 
 def test_documents_written_behind_the_newest_are_found(tool_db, axon):
@@ -138,7 +157,7 @@ def test_documents_written_behind_the_newest_are_found(tool_db, axon):
     far = docs.axon_entry("order-2", "Order", 2, 31, "com.shop.OrderPaid", {})
     far["_id"] = oid_at(newest - timedelta(days=3))
     tool_db["domainevents"].insert_one(far)
-    state = store.update_catalogue(quick=True)
+    state = store.update_catalogue()
     assert "read again" in state.note
     assert store.stream("order-2").events == 3 and store.count_streams() == 4
 
@@ -164,7 +183,7 @@ def test_neventstore_checkpoints_and_its_recycle_bin(tool_db, mongo_uri, mongo_d
             docs.nes_commit(8, "acc-5", 1, 1, 10, [{"_t": "AccountOpened", "Owner": "Eve"}]),
             docs.nes_commit(9, "acc-6", 1, 1, 11, [{"_t": "AccountOpened"}], bucket=":rb"),
         ])
-        state = store.update_catalogue(quick=True)
+        state = store.update_catalogue()
         assert state.changed and not state.note
         assert ids(store.streams(limit=10)) == ["default/acc-1", "default/acc-2", "default/acc-5", "tenant-b/acc-2"]
         assert store.stream("default/acc-2").last_version == 2

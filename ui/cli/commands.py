@@ -101,19 +101,20 @@ def _with_progress(work, label: str):
         progress.finish()
 
 
-def prepare_stream_list(store: EventSource) -> None:
-    """A foreign store's stream list: its cache built once, with progress, and its age said when old."""
+def prepare_stream_list(store: EventSource, *, refresh: bool = False) -> None:
+    """A foreign store's stream list: its cache built once (or brought up to date: ``refresh``), with
+    progress, and its age said when it is old."""
     catalogue = store.catalogue()
     if catalogue is None:
         return
-    if not catalogue.ready:
+    if refresh or not catalogue.ready:
         catalogue = _with_progress(lambda report: store.update_catalogue(progress=report),
                                    "documents read for the stream list")
         if catalogue is not None and catalogue.note:
             note(catalogue.note)
     age = catalogue.age() if catalogue is not None else None
     if age is not None and age > CACHE_AGE_NOTE_S:
-        note(f"{catalogue.describe()} (`catalogue rebuild` reads it again)")
+        note(f"{catalogue.describe()}; --refresh reads what changed since")
 
 
 def reducer_from(args: argparse.Namespace):
@@ -175,7 +176,7 @@ def cmd_streams(args: argparse.Namespace) -> int:
     """List streams, filtered and sorted by the store (index-backed), all of them unless --limit."""
     filters = {"type": args.type, "match": args.match}
     with open_from(args) as store:
-        prepare_stream_list(store)
+        prepare_stream_list(store, refresh=getattr(args, "refresh", False))
         page_size = min(1000, args.limit) if args.limit else 1000
         listing = every_stream(store, page_size=page_size, sort=args.sort, descending=args.descending, **filters)
         infos = [info for _, info in zip(range(args.limit), listing)] if args.limit else list(listing)

@@ -108,6 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="sort key: " + ", ".join(STREAM_SORT_KEYS))
     p.add_argument("--descending", action="store_true", help="sort in descending order")
     p.add_argument("--json", action="store_true", help="print a JSON array")
+    p.add_argument("--refresh", action="store_true",
+                   help="a foreign store: bring its stream list cache up to date first (reads what changed)")
 
     p = command("events", "print a stream's events")
     p.add_argument("stream", metavar="STREAM")
