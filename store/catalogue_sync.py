@@ -216,17 +216,22 @@ class Sync:
         return Outcome(changed=True, rebuilt=True, documents=self.read)
 
     def _build_collection(self, name: str, build: Build) -> tuple[dict[str, Any], set[Any]]:
+        if self.store._can_group() and self._group_works(name):
+            return self._grouped(name, build)
+        return self._scanned(name, build)
+
+    def _group_works(self, name: str) -> bool:
+        """Does the server's ``$group`` take ``$min``? Asked on one document, before anything is read."""
         store = self.store
-        if store._can_group() and store._group_minmax is not False:
+        if store._group_minmax is None:
             try:
-                found = self._grouped(name, build)
+                list(self._collection(name).aggregate([{"$limit": 1}, {"$group": {"_id": None, "v": {"$min": "$_id"}}}]))
                 store._group_minmax = True
-                return found
             except OperationFailure as error:
                 if not store._unsupported(error):
                     raise
                 store._group_minmax = False  # FerretDB v1: no $min/$max in $group; scan instead
-        return self._scanned(name, build)
+        return bool(store._group_minmax)
 
     def _grouped(self, name: str, build: Build) -> tuple[dict[str, Any], set[Any]]:
         """``$group`` below the last stretch of ``_id``s (server-side), a scan of the stretch itself."""

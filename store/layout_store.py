@@ -37,6 +37,8 @@ from store.layout import (
     MISSING,
     PARENT,
     Layout,
+    Source,
+    _int_version,
     _plan,
     commit_bounds,
     decode_commit,
@@ -44,6 +46,7 @@ from store.layout import (
     decode_time,
     decode_value,
     event_source,
+    get_path,
     join_stream_id,
     load_layout,
     matching_collections,
@@ -51,6 +54,7 @@ from store.layout import (
     stream_type_of,
 )
 from store.mongo import translate_errors
+from store.prefetch import prefetched
 
 UTC = timezone.utc
 OWN_SNAPSHOTS = "eventlens_snapshots"
@@ -302,12 +306,16 @@ class LayoutStore(EventStore):
     def _can_group(self) -> bool:
         """$group gives the list directly when id, version and time are plain values outside encoded text."""
         spec = self.layout.events
+        return spec.shape == "event" and spec.version != "none" and self._plain_paths()
+
+    def _plain_paths(self) -> bool:
+        """Are the id, type, version and time each one path, outside every encoded field?"""
+        spec = self.layout.events
         paths = [*spec.stream_id, spec.time, spec.stream_type]
         if spec.version == "field":
             paths.append(spec.version_field)
         encoded = list(_plan(spec).own)
-        return (spec.shape == "event" and spec.version != "none"
-                and not any("|" in p for p in paths if p)
+        return (not any("|" in p for p in paths if p)
                 and not any(p == e or p.startswith(e + ".") for p in paths if p for e in encoded))
 
     def _grouped(self, name: str, entries: dict[str, _Entry], extra: Mapping[str, Any] | None = None) -> None:
@@ -409,11 +417,12 @@ class LayoutStore(EventStore):
         if spec.version == "none":
             cursor = cursor.sort([(spec.order_by, ASCENDING)])
         array = spec.shape in ARRAY_SHAPES
-        for doc in cursor:
+        plain = spec.shape == "event" and self._plain_paths()  # read the fields as they are, no event decoded
+        for doc in prefetched(cursor):  # the server reads the next batch while these are counted
             if observe is not None and not observe(doc):
                 continue
-            source = event_source(doc, spec)
-            parts = tuple(None if p is MISSING else p for p in (source.get(path) for path in spec.stream_id))
+            source = doc if plain else event_source(doc, spec)
+            parts = tuple(None if p is MISSING else p for p in (_get(source, path) for path in spec.stream_id))
             sid = join_stream_id(list(parts), spec.stream_id_separator)
             entry = entries.get(sid)
             if entry is None:
@@ -432,6 +441,9 @@ class LayoutStore(EventStore):
             else:
                 number = counters.get(sid, 0) + 1
                 counters[sid] = number
+                if plain:
+                    entry.add(_plain_version(doc, spec, number), _plain_time(doc, spec))
+                    continue
                 event = decode_event(doc, self.layout, version=number, collection=name)
                 entry.add(event.version, event.time)
 
@@ -688,6 +700,30 @@ def _stream_type(layout: Layout, stream_id: str, raw: Any, collection: str) -> s
     if spec.stream_type and raw is not None and raw is not MISSING:
         return str(raw)
     return stream_type_of(spec, stream_id, {}, collection)  # the id's pattern, else the collection's name
+
+
+def _get(source: Any, path: str) -> Any:
+    return source.get(path) if isinstance(source, Source) else get_path(source, path)
+
+
+def _plain_version(doc: Mapping[str, Any], spec: Any, counted: int) -> int:
+    """An event document's version as ``decode_event`` reads it, without decoding the event."""
+    if spec.version != "field":
+        return counted
+    raw = get_path(doc, spec.version_field)
+    try:
+        if raw is MISSING:
+            raise ValueError("missing")
+        return _int_version(raw) - spec.version_base + 1
+    except ValueError:
+        return counted
+
+
+def _plain_time(doc: Mapping[str, Any], spec: Any) -> datetime | None:
+    """An event document's time as ``decode_event`` reads it (None for none or one that does not read)."""
+    if not spec.time:
+        return None
+    return _time_or_none(get_path(doc, spec.time), spec.time_form)
 
 
 def _version_or_zero(raw: Any, base: int) -> int:
