@@ -42,8 +42,10 @@ class PayloadBatch(abc.ABC):
     def __len__(self) -> int: ...
 
     @abc.abstractmethod
-    def decode(self, start: int, stop: int) -> list[tuple[Mapping[str, Any], Mapping[str, Any], tuple[str, ...]]]:
-        """(data, metadata, problems) of the events at positions start..stop-1, read-only."""
+    def decode(self, start: int, stop: int) -> tuple[list[Mapping[str, Any]], list[Mapping[str, Any]],
+                                                     dict[int, tuple[str, ...]]]:
+        """The data and the metadata (read-only) of the events at positions start..stop-1, and what
+        could not be read of them, by position counted from ``start``."""
 
     @property
     def nbytes(self) -> int:
@@ -56,17 +58,20 @@ class KeptPayloads(PayloadBatch):
 
     def __init__(self, first_version: int, events: Sequence[Event]):
         self.first_version = first_version
-        self._payloads = [(e.data, e.metadata, e.problems) for e in events]
+        self._datas = [e.data for e in events]
+        self._metas = [e.metadata for e in events]
+        self._problems = {i: e.problems for i, e in enumerate(events) if e.problems}
 
     def __len__(self) -> int:
-        return len(self._payloads)
+        return len(self._datas)
 
     def decode(self, start: int, stop: int):
-        return self._payloads[start:stop]
+        problems = {i - start: p for i, p in self._problems.items() if start <= i < stop}
+        return self._datas[start:stop], self._metas[start:stop], problems
 
     @property
     def nbytes(self) -> int:
-        return 600 * len(self._payloads)  # decoded dicts: a rough figure, for the memory estimate only
+        return 600 * len(self._datas)  # decoded dicts: a rough figure, for the memory estimate only
 
 
 @dataclass(frozen=True, slots=True)
