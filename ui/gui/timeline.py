@@ -384,7 +384,10 @@ class TimelineWidget(QWidget):
 
     def show_cursor(self, version: int) -> None:
         """Move the cursor to ``version``, scrolling it into view; emits nothing."""
-        if self.model.set_cursor(version):
+        self.model.set_cursor(version)
+        # the session's cursor may have scrolled the model's view already: compare with what is shown
+        shown = self.detail.viewRange()[0]
+        if not all(math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9) for a, b in zip(self.model.view, shown)):
             self._schedule()
         self._place_cursor()
 
