@@ -296,7 +296,7 @@ class Panes(QWidget):
     def first_run_size(self) -> QSize:
         """A size that shows every column, within the screen the window opens on."""
         fm = self.fontMetrics()
-        wanted = QSize(fm.averageCharWidth() * 200, fm.height() * 50)
+        wanted = QSize(fm.averageCharWidth() * 240, fm.height() * 60)
         screen = self.screen() or QGuiApplication.primaryScreen()
         if screen is not None:
             room = screen.availableGeometry().size()
@@ -308,7 +308,7 @@ class Panes(QWidget):
         width, height = size.width(), size.height()
         # first run: proportions that show every column; later runs restore what the user chose
         defaults = {"main": [width * 24 // 100, width * 76 // 100], "right": [height * 46 // 100, height * 54 // 100],
-                    "lower": [width * 34 // 100, width * 42 // 100], "state": [height * 3 // 10, height * 3 // 10]}
+                    "lower": [width * 34 // 100, width * 42 // 100], "state": [height * 4 // 10, height * 2 // 10]}  # the state tree over its field history
         for name, splitter in self.splitters().items():
             state = settings.load_bytes(f"splitters/{name}")
             if state is None or not splitter.restoreState(state):
