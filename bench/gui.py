@@ -75,6 +75,9 @@ def measure(uri: str, db: str, stream_id: str, events: int) -> dict:
     window = MainWindow(settings, live_interval_ms=3_600_000)
     window.resize(1400, 900)
     window.show()
+    from ui.session.collector import tune_collector
+
+    tune_collector()  # as ui.gui.app.run sets it once the window is up
     outcome: dict = {}
     window.connected.connect(lambda: outcome.setdefault("connected", True))
     window.connectFailed.connect(lambda text: outcome.setdefault("failed", text))
