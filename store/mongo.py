@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import logging
-import re
 from itertools import islice
 from typing import Any, Iterator, Mapping, Sequence
 
@@ -34,8 +33,10 @@ from pymongo.errors import (
 from model.errors import ConflictError, EventLensError, LoginRefused, StoreError, StoreUnavailable
 from model.event import EMPTY, Event, NewEvent, ReducerId, Snapshot, StreamInfo
 from model.freeze import LIST_TYPES
+from model.patterns import parse_pattern
 from model.ports import STREAM_SORTS, Capabilities, EventStore, StoreSize
 from store.codec import CODEC_OPTIONS, CodecError
+from store.search import MongoQuestions
 from store.uri import hosts as uri_hosts
 from store.uri import redact, redact_text
 
@@ -50,7 +51,7 @@ _AUTH_FAILED, _UNAUTHORIZED = 18, 13
 _DUPLICATE_KEY = 11000
 
 
-class MongoStore(EventStore):
+class MongoStore(MongoQuestions, EventStore):
     """An event store in a MongoDB database (or FerretDB) using the native layout."""
 
     def __init__(
@@ -290,8 +291,9 @@ class MongoStore(EventStore):
         if type is not None:
             query["stream_type"] = {"$eq": str(type)}  # $eq: a value, never an operator
         if match:
-            # re.escape: the user's text is matched literally and never becomes a pattern.
-            query["_id"] = {"$regex": re.escape(str(match)), "$options": "i"}
+            # text matches literally (re.escaped), globs and regexes as model.patterns reads them
+            pattern = parse_pattern(str(match))
+            query["_id"] = {"$regex": pattern.regex, "$options": "i"} if pattern.ignore_case else {"$regex": pattern.regex}
         return query
 
     def streams(

@@ -1,0 +1,442 @@
+"""Questions across streams on the embedded store, answered by SQLite: search, counts, traces, statistics.
+
+A search's condition (``model.query``, over the normalised fields) becomes SQL where it names the
+event's own columns (stream id, stream type, version, type, time); what it asks of the payloads,
+which are BSON blobs here, runs inside the same query through one deterministic SQL function
+(``el_match``) that decodes only the blobs the condition reads and applies the model's matcher.
+So the database does the scanning, the indexes on (type, recorded_at) and (recorded_at) narrow
+it and give the time order, and pages are found by key (``(recorded_at, stream_id, version) >
+(?, ?, ?)``), never by OFFSET.
+
+Correlation ids live in the table ``correlations`` (correlation id, stream id, version), filled by
+``append`` in the same transaction and built once, at the first writable opening, for files
+written before it existed (``eventlens_meta`` key ``correlations``). It is derived from the
+events: a trace checks every event it finds against the event's own metadata.
+"""
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import bson
+
+from model.errors import UsageError
+from model.event import Event
+from model.patterns import SUBSTRING, parse_pattern
+from model.query import FIELDS, compile_query, resolve
+from model.stats import TypeStatistics, day_of, longest_of
+from model.trace import CORRELATION_KEYS, first_of
+from store.codec import CODEC_OPTIONS
+
+_COLUMNS = {"stream_id": "stream_id", "stream_type": "stream_type", "version": "version", "type": "type",
+            "time": "recorded_at"}
+_TEXT = ("stream_id", "stream_type", "type")
+_SELECT = "SELECT stream_id, version, type, data, metadata, recorded_at, stream_type FROM events"
+MICROS_PER_DAY = 86_400_000_000
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS correlations (
+    correlation_id TEXT NOT NULL,
+    stream_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    PRIMARY KEY (correlation_id, stream_id, version)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS events_by_type_time ON events (type, recorded_at);
+CREATE INDEX IF NOT EXISTS events_by_recorded_at ON events (recorded_at);
+"""
+
+
+# -- functions every connection gets ----------------------------------------------------------------
+
+_MATCHERS: dict[str, Any] = {}
+_MATCHERS_LOCK = threading.Lock()
+
+
+def _regexp(pattern: str, value: Any) -> int:
+    return int(isinstance(value, str) and _compiled(pattern).search(value) is not None)
+
+
+_REGEX_CACHE: dict[str, re.Pattern[str]] = {}
+
+
+def _compiled(pattern: str) -> re.Pattern[str]:
+    found = _REGEX_CACHE.get(pattern)
+    if found is None:
+        if len(_REGEX_CACHE) > 512:
+            _REGEX_CACHE.clear()
+        found = _REGEX_CACHE[pattern] = re.compile(pattern)
+    return found
+
+
+def _match(token: str, stream_id, stream_type, version, kind, recorded_at, data, metadata) -> int:
+    test, roots = _MATCHERS[token]
+    doc: dict[str, Any] = {"stream_id": stream_id, "stream_type": stream_type, "version": version, "type": kind}
+    try:
+        if "time" in roots:
+            from store.embedded import from_micros
+
+            doc["time"] = from_micros(recorded_at)
+        if "data" in roots:
+            doc["data"] = bson.decode(data, CODEC_OPTIONS)
+        if "metadata" in roots:
+            doc["metadata"] = bson.decode(metadata, CODEC_OPTIONS)
+    except Exception:  # noqa: BLE001 - a damaged blob matches nothing (reading it shows the problem)
+        return 0
+    return 1 if test(doc) else 0
+
+
+def _register(query: Mapping[str, Any]) -> str:
+    token = repr(sorted(query.items(), key=lambda kv: kv[0]))
+    with _MATCHERS_LOCK:
+        if token not in _MATCHERS:
+            if len(_MATCHERS) > 256:
+                _MATCHERS.clear()
+            roots = {p.split(".")[0] for p in _paths(query)}
+            _MATCHERS[token] = (compile_query(query), roots)
+    return token
+
+
+def _paths(query: Mapping[str, Any]) -> set[str]:
+    from model.query import paths_of
+
+    return paths_of(query)
+
+
+def install(db: sqlite3.Connection, *, writable: bool) -> None:
+    """Give a connection the functions searches use; on a writable one, the tables and indexes too."""
+    db.create_function("regexp", 2, _regexp, deterministic=True)
+    db.create_function("el_match", 8, _match, deterministic=True)
+    if not writable:
+        return
+    db.executescript(SCHEMA)
+    built = db.execute("SELECT value FROM eventlens_meta WHERE key = 'correlations'").fetchone()
+    if built is None:
+        build_correlations(db)
+
+
+def build_correlations(db: sqlite3.Connection, batch: int = 20_000) -> int:
+    """Fill ``correlations`` from every event's metadata (once, for files older than the table)."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        db.execute("DELETE FROM correlations")
+        written = 0
+        after: tuple[str, int] = ("", 0)
+        while True:
+            rows = db.execute("SELECT stream_id, version, metadata FROM events WHERE (stream_id, version) > (?, ?) "
+                              "ORDER BY stream_id, version LIMIT ?", (*after, batch)).fetchall()
+            if not rows:
+                break
+            out = []
+            for stream_id, version, blob in rows:
+                try:
+                    found = first_of(bson.decode(blob, CODEC_OPTIONS), CORRELATION_KEYS)
+                except Exception:  # noqa: BLE001 - a damaged blob has no correlation to index
+                    found = None
+                if found is not None:
+                    out.append((str(found[1]), stream_id, version))
+            db.executemany("INSERT OR IGNORE INTO correlations VALUES (?, ?, ?)", out)
+            written += len(out)
+            after = (rows[-1][0], rows[-1][1])
+        db.execute("INSERT OR REPLACE INTO eventlens_meta VALUES ('correlations', '1')")
+        db.execute("COMMIT")
+        return written
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+
+
+def index_correlations(db: sqlite3.Connection, stream_id: str, first_version: int, events: Sequence[Any]) -> None:
+    """Rows of ``correlations`` for appended events (called inside the append's transaction)."""
+    rows = []
+    for i, event in enumerate(events):
+        found = first_of(event.metadata, CORRELATION_KEYS) if isinstance(event.metadata, Mapping) else None
+        if found is not None:
+            rows.append((str(found[1]), stream_id, first_version + i))
+    if rows:
+        db.executemany("INSERT OR IGNORE INTO correlations VALUES (?, ?, ?)", rows)
+
+
+def has_table(db: sqlite3.Connection, name: str) -> bool:
+    return db.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (name,)).fetchone() is not None
+
+
+# -- the stream list's patterns ---------------------------------------------------------------------
+
+
+def stream_match_sql(match: str, column: str = "stream_id") -> tuple[str, list[Any]]:
+    """A WHERE clause for a stream id pattern: ``instr`` for text, a seek plus REGEXP for globs and regexes."""
+    pattern = parse_pattern(match)
+    if pattern.kind == SUBSTRING:
+        return f"instr(lower_text({column}), ?) > 0", [match.lower()]
+    clauses, params = [f"{column} REGEXP ?"], [pattern.regex]
+    prefix = pattern.literal_prefix()
+    if prefix:
+        clauses.insert(0, f"{column} >= ? AND {column} < ?")
+        params[:0] = [prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)]
+    return " AND ".join(clauses), params
+
+
+# -- translating a condition ------------------------------------------------------------------------
+
+
+def _flags(options: str) -> str:
+    letters = "".join(sorted(set(options) & set("imsx")))
+    return f"(?{letters})" if letters else ""
+
+
+def _kind_ok(field: str, value: Any) -> bool:
+    if field in _TEXT:
+        return isinstance(value, str)
+    if field == "version":
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, datetime)
+
+
+def _param(field: str, value: Any) -> Any:
+    if field == "time":
+        from store.embedded import to_micros
+
+        return to_micros(value)
+    return value
+
+
+class _Untranslatable(Exception):
+    pass
+
+
+def _field_sql(field: str, condition: Any) -> tuple[str, list[Any]]:
+    column = _COLUMNS[field]
+    if not (isinstance(condition, Mapping) and condition and all(str(k).startswith("$") for k in condition)):
+        condition = {"$eq": condition}
+    clauses: list[str] = []
+    params: list[Any] = []
+    for op, operand in condition.items():
+        if op == "$options":
+            continue
+        if op in ("$eq", "$ne"):
+            if isinstance(operand, (list, dict)):
+                raise _Untranslatable
+            ok = _kind_ok(field, operand)
+            if op == "$eq":
+                clauses.append(f"{column} = ?" if ok else "0")
+            else:
+                clauses.append(f"{column} != ?" if ok else "1")
+            if ok:
+                params.append(_param(field, operand))
+        elif op in ("$gt", "$gte", "$lt", "$lte"):
+            if not _kind_ok(field, operand):
+                clauses.append("0")
+                continue
+            sign = {"$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}[op]
+            clauses.append(f"{column} {sign} ?")
+            params.append(_param(field, operand))
+        elif op in ("$in", "$nin"):
+            if any(isinstance(v, (list, dict)) for v in operand):
+                raise _Untranslatable
+            values = [_param(field, v) for v in operand if _kind_ok(field, v)]
+            marks = ", ".join("?" * len(values))
+            if op == "$in":
+                clauses.append(f"{column} IN ({marks})" if values else "0")
+            else:
+                clauses.append(f"{column} NOT IN ({marks})" if values else "1")
+            params.extend(values)
+        elif op == "$exists":
+            clauses.append("1" if operand else "0")
+        elif op == "$regex":
+            if field not in _TEXT:
+                clauses.append("0")
+                continue
+            clauses.append(f"{column} REGEXP ?")
+            params.append(_flags(condition.get("$options", "")) + operand)
+        elif op == "$not":
+            inner, inner_params = _field_sql(field, operand)
+            clauses.append(f"NOT ({inner})")
+            params.extend(inner_params)
+        else:  # $all, $elemMatch, $size on a scalar column: the matcher decides
+            raise _Untranslatable
+    return " AND ".join(f"({c})" for c in clauses) or "1", params
+
+
+def _sql(query: Mapping[str, Any]) -> tuple[str, list[Any]]:
+    """SQL for a whole condition; _Untranslatable when a part names payloads or needs the matcher."""
+    clauses, params = [], []
+    for key, value in query.items():
+        if key in ("$and", "$or", "$nor"):
+            parts = [_sql(q) for q in value]
+            joined = (" AND " if key == "$and" else " OR ").join(f"({s})" for s, _ in parts)
+            clauses.append(f"NOT ({joined})" if key == "$nor" else joined)
+            for _, p in parts:
+                params.extend(p)
+        elif key in FIELDS:
+            sql, p = _field_sql(key, value)
+            clauses.append(sql)
+            params.extend(p)
+        else:
+            raise _Untranslatable
+    return " AND ".join(f"({c})" for c in clauses) or "1", params
+
+
+def translate(query: Mapping[str, Any]) -> tuple[str, list[Any]]:
+    """A WHERE clause for a validated condition: SQL where it can be, ``el_match`` for the rest."""
+    parts = _conjuncts(query)
+    clauses, params, rest = [], [], []
+    for part in parts:
+        try:
+            sql, p = _sql(part)
+        except _Untranslatable:
+            rest.append(part)
+            continue
+        clauses.append(sql)
+        params.extend(p)
+    if rest:
+        residual = rest[0] if len(rest) == 1 else {"$and": rest}
+        clauses.append("el_match(?, stream_id, stream_type, version, type, recorded_at, data, metadata)")
+        params.append(_register(residual))
+    return " AND ".join(f"({c})" for c in clauses) or "1", params
+
+
+def _conjuncts(query: Mapping[str, Any]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for key, value in query.items():
+        if key == "$and":
+            for item in value:
+                out.extend(_conjuncts(item))
+        else:
+            out.append({key: value})
+    return out
+
+
+# -- answering -----------------------------------------------------------------------------------
+
+
+def _order(sort: str) -> tuple[str, str]:
+    if sort == "time":
+        return "recorded_at, stream_id, version", "(recorded_at, stream_id, version) > (?, ?, ?)"
+    if sort == "stream":
+        return "stream_id, version", "(stream_id, version) > (?, ?)"
+    raise UsageError(f"unknown search order {sort!r}")
+
+
+def search(store, query: Mapping[str, Any], *, sort: str, after: Any, limit: int) -> tuple[list[Event], Any]:
+    where, params = translate(query)
+    order, keyset = _order(sort)
+    if after is not None:
+        where = f"{keyset} AND ({where})"
+        params = [*after, *params]
+    rows = store._query(f"{_SELECT} WHERE {where} ORDER BY {order} LIMIT ?", (*params, max(0, limit)))
+    events = decode_rows(rows)
+    more = len(rows) == limit and limit > 0
+    if not more:
+        return events, None
+    last = rows[-1]
+    return events, ((last[5], last[0], last[1]) if sort == "time" else (last[0], last[1]))
+
+
+def count(store, query: Mapping[str, Any]) -> int:
+    where, params = translate(query)
+    return store._query(f"SELECT count(*) FROM events WHERE {where}", params)[0][0]
+
+
+def decode_rows(rows: list[tuple]) -> list[Event]:
+    """Events from (stream_id, version, type, data, metadata, recorded_at, stream_type) rows of any streams."""
+    from store.embedded import EmbeddedStore
+
+    out: list[Event] = []
+    start = 0
+    for i in range(1, len(rows) + 1):
+        if i == len(rows) or rows[i][0] != rows[start][0]:
+            out.extend(EmbeddedStore._events(rows[start][0], [r[1:] for r in rows[start:i]]))
+            start = i
+    return out
+
+
+def correlated_rows(store, correlation_id: Any) -> list[tuple] | None:
+    """The event rows indexed under ``correlation_id``, or None when the index table is missing."""
+    with store._lock:
+        if not has_table(store._db, "correlations"):
+            return None
+    return store._query(
+        "SELECT e.stream_id, e.version, e.type, e.data, e.metadata, e.recorded_at, e.stream_type "
+        "FROM correlations c JOIN events e ON e.stream_id = c.stream_id AND e.version = c.version "
+        "WHERE c.correlation_id = ? ORDER BY e.recorded_at, e.stream_id, e.version", (str(correlation_id),))
+
+
+def statistics(store) -> list[TypeStatistics]:
+    """Three GROUP BY queries over ``events``: types, streams, days."""
+    kinds: dict[str, dict] = {}
+
+    def entry(stream_type: str) -> dict:
+        return kinds.setdefault(stream_type, {"types": {}, "first": None, "last": None, "streams": [], "days": {}})
+
+    from store.embedded import from_micros
+
+    for stream_type, kind, n, first, last in store._query(
+            "SELECT stream_type, type, count(*), min(recorded_at), max(recorded_at) FROM events "
+            "GROUP BY stream_type, type"):
+        e = entry(stream_type)
+        e["types"][kind] = n
+        e["first"] = first if e["first"] is None else min(e["first"], first)
+        e["last"] = last if e["last"] is None else max(e["last"], last)
+    for stream_type, stream_id, n in store._query(
+            "SELECT stream_type, stream_id, count(*) FROM events GROUP BY stream_id, stream_type"):
+        entry(stream_type)["streams"].append((stream_id, n))
+    for stream_type, day, n in store._query(
+            f"SELECT stream_type, recorded_at / {MICROS_PER_DAY}, count(*) FROM events GROUP BY 1, 2"):
+        entry(stream_type)["days"][day_of(from_micros(day * MICROS_PER_DAY))] = n
+    out = []
+    for stream_type in sorted(kinds):
+        e = kinds[stream_type]
+        out.append(TypeStatistics(
+            stream_type, len(e["streams"]), sum(n for _, n in e["streams"]), dict(sorted(e["types"].items())),
+            None if e["first"] is None else from_micros(e["first"]),
+            None if e["last"] is None else from_micros(e["last"]),
+            longest_of(e["streams"]), dict(sorted(e["days"].items()))))
+    return out
+
+
+__all__ = ["install", "index_correlations", "stream_match_sql", "translate", "search", "count",
+           "correlated_rows", "statistics", "resolve"]
+
+
+class EmbeddedQuestions:
+    """The embedded store's answers to the questions across streams (mixed into ``EmbeddedStore``)."""
+
+    def search(self, query, *, sort="time", after=None, limit=100, checkpoint=None):
+        from model.ports import SearchPage
+
+        events, cursor = search(self, query, sort=sort, after=after, limit=limit)
+        return SearchPage(events, cursor)
+
+    def count_events(self, query, *, checkpoint=None) -> int:
+        return count(self, query)
+
+    def search_plan(self, query):
+        from model.ports import SearchPlan
+
+        return SearchPlan()  # SQLite runs all of it, payload conditions included (el_match)
+
+    def correlated(self, stream_id, version, *, checkpoint=None):
+        from model.ports import Correlated
+        from model.trace import default_ids
+
+        origin = next((default_ids(e) for b in self.read(stream_id, from_version=version, to_version=version)
+                       for e in b if e.version == version), None)
+        if origin is None:
+            return None
+        if origin.correlation_id is None:
+            return Correlated(origin, [origin])
+        rows = correlated_rows(self, origin.correlation_id)
+        if rows is None:  # a read-only file written before the table existed
+            return super().correlated(stream_id, version, checkpoint=checkpoint)
+        found = [t for t in map(default_ids, decode_rows(rows)) if str(t.correlation_id) == str(origin.correlation_id)]
+        if not any(t.event.stream_id == stream_id and t.event.version == version for t in found):
+            found.append(origin)  # the log decides: an event written outside EventLens is still its own trace
+        return Correlated(origin, found)
+
+    def statistics(self, *, checkpoint=None):
+        return statistics(self)
