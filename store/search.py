@@ -106,16 +106,50 @@ def _served(collection, field: str) -> bool:
     return any(keys and keys[0] == field for keys in _index_keys(collection))
 
 
+def _field_elem_match(value: Any) -> bool:
+    """Whether a condition holds an ``$elemMatch`` on fields of the elements (FerretDB v1 refuses it)."""
+    if isinstance(value, Mapping):
+        for key, inner in value.items():
+            if key == "$elemMatch" and isinstance(inner, Mapping) and any(not str(k).startswith("$") for k in inner):
+                return True
+            if _field_elem_match(inner):
+                return True
+    elif isinstance(value, list):
+        return any(_field_elem_match(v) for v in value)
+    return False
+
+
 class MongoQuestions:
     """The native store's answers (mixed into ``MongoStore``)."""
 
+    def _split(self, query) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        """(the filter the server runs, the part EventLens checks itself: only what FerretDB v1 cannot run)."""
+        if not getattr(self, "ferretdb", False) or not _field_elem_match(query):
+            return native_filter(query), None
+        server, rest = [], []
+        for part in _conjuncts(query):
+            (rest if _field_elem_match(part) else server).append(part)
+        return native_filter(_and(server)), _and(rest)
+
     def search(self, query, *, sort="time", after=None, limit=100, checkpoint=None) -> SearchPage:
         keys = _TIME_KEYS if sort == "time" else _STREAM_KEYS
-        server = native_filter(query)
+        server, rest = self._split(query)
         if after is not None:
             server = _and([server, keyset(keys, tuple(after))])
         with self._errors("search events"):
-            docs = list(self._events.find(server).sort(keys).limit(max(0, limit)))
+            if rest is None:
+                docs = list(self._events.find(server).sort(keys).limit(max(0, limit)))
+            else:
+                test, docs, scanned = compile_query(rest), [], 0
+                with self._events.find(server).sort(keys).batch_size(1000) as cursor:
+                    for doc in cursor:
+                        scanned += 1
+                        if test(event_view(_events_of([doc])[0])):
+                            docs.append(doc)
+                            if len(docs) >= limit:
+                                break
+                        if checkpoint is not None and scanned % 1000 == 0:
+                            checkpoint(scanned, 0)
         events = _events_of(docs)
         if len(docs) < limit or limit <= 0:
             return SearchPage(events, None)
@@ -124,16 +158,32 @@ class MongoQuestions:
         return SearchPage(events, values)
 
     def count_events(self, query, *, checkpoint=None) -> int:
+        server, rest = self._split(query)
         with self._errors("count events"):
-            return self._events.count_documents(native_filter(query))
+            if rest is None:
+                return self._events.count_documents(server)
+            test, found, scanned = compile_query(rest), 0, 0
+            for doc in self._events.find(server, batch_size=1000):
+                found += bool(test(event_view(_events_of([doc])[0])))
+                scanned += 1
+                if checkpoint is not None and scanned % 1000 == 0:
+                    checkpoint(scanned, 0)
+            return found
 
     def search_plan(self, query) -> SearchPlan:
+        server, rest = self._split(query)
+        note = ""
+        if rest is not None:
+            with self._errors("count candidates"):
+                scanned = self._events.count_documents(server)
+            note = (f"FerretDB {self.server_version} cannot run $elemMatch on fields of the elements: EventLens "
+                    f"checks that part itself, scanning {scanned:,} events")
         roots = {k.split(".")[0] for c in _conjuncts(query) for k in c if not k.startswith("$")}
         if "type" in roots:
             with self._errors("list indexes"):
                 if not _served(self._events, "type"):
-                    return SearchPlan(index='events {"type": 1, "recorded_at": 1}')
-        return SearchPlan()
+                    return SearchPlan(note, index='events {"type": 1, "recorded_at": 1}')
+        return SearchPlan(note)
 
     def correlated(self, stream_id, version, *, checkpoint=None) -> Correlated | None:
         origin = next((default_ids(e) for b in self.read(stream_id, from_version=version, to_version=version)
@@ -319,8 +369,8 @@ class LayoutMapping:
         negative = bool(set(ops) & _NEGATIVE) or ops.get("$exists") is False
         if negative and self.array:
             return None
-        if set(ops) - _POSITIVE - _NEGATIVE - {"$exists"}:
-            return None
+        if set(ops) - _POSITIVE - _NEGATIVE - {"$exists"} or _field_elem_match(ops):
+            return None  # FerretDB v1 has no $elemMatch on fields of elements: the matcher checks it
         if key == "stream_id":
             paths = self.stream_paths()
             if paths is None:
@@ -458,7 +508,7 @@ class LayoutQuestions:
             return {m._document_level(m.spec.time): {"$gte": encode_bound(moment, m.spec.time_form, low=True)}}
         return {m.stream_paths()[0]: {"$gte": after[0]}}
 
-    def _decoded(self, name: str, doc: dict) -> list[Event]:
+    def _question_events(self, name: str, doc: dict) -> list[Event]:
         from store.layout import decode_commit, decode_event
 
         if self._mapping().array:
@@ -473,7 +523,7 @@ class LayoutQuestions:
         scanned = 0
         try:
             for doc in cursor:
-                for event in self._decoded(name, doc):
+                for event in self._question_events(name, doc):
                     key = coarse(event)
                     if group and key != current:
                         group.sort(key=lambda item: item[0])
@@ -522,7 +572,7 @@ class LayoutQuestions:
             found = scanned = 0
             for name in self.collections():
                 for doc in self._db[name].find(server, batch_size=1000):
-                    found += sum(1 for e in self._decoded(name, doc) if test(event_view(e)))
+                    found += sum(1 for e in self._question_events(name, doc) if test(event_view(e)))
                     scanned += 1
                     if checkpoint is not None and scanned % 500 == 0:
                         checkpoint(scanned, total)
@@ -553,7 +603,7 @@ class LayoutQuestions:
 
         m = self._mapping()
         spec = m.spec
-        events = self._decoded(name, doc)
+        events = self._question_events(name, doc)
         parent = event_source(doc, spec)
         plan = _plan(spec)
         elements = None

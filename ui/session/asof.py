@@ -236,6 +236,7 @@ def run_as_of(store: EventSource, source: Source, request: AsOf, task: Task, *,
                 done += len(piece.rows) + piece.skipped
                 task.post(piece)
                 delivered += 1
+                task.between_batches()
             task.progress(done, total, "states as of the moment")
     except BaseException:
         for future in pending.values():
@@ -269,8 +270,9 @@ class AsOfResults:
     """
 
     def __init__(self, store: EventSource, source: Source, request: AsOf, run: Runner = run_now, *,
-                 executor: futures.Executor | None = None):
+                 executor: futures.Executor | None = None, chunk: int = CHUNK):
         self.store, self.source, self.request, self._run, self.executor = store, source, request, run, executor
+        self.chunk = chunk
         self.rows: list[AsOfRow] = []
         self.columns: list[str] = []
         self.skipped = 0
@@ -288,7 +290,7 @@ class AsOfResults:
             load_reducer(self.request.reducer_path)  # a reducer file that does not load fails here, once
 
         def work(task: Task) -> int:
-            return run_as_of(self.store, self.source, self.request, task, executor=self.executor)
+            return run_as_of(self.store, self.source, self.request, task, executor=self.executor, chunk=self.chunk)
 
         self._task = self._run(Job("states as of the moment", work, on_partial=self._arrived,
                                    on_result=self._done, on_error=self._failed, shown=True))
