@@ -15,8 +15,11 @@ events: a trace checks every event it finds against the event's own metadata.
 """
 from __future__ import annotations
 
+import itertools
+import operator
 import re
 import sqlite3
+import struct
 import threading
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -89,6 +92,128 @@ def _match(token: str, stream_id, stream_type, version, kind, recorded_at, data,
     return 1 if test(doc) else 0
 
 
+_FAST_OPS = {"$eq": operator.eq, "$ne": operator.ne, "$gt": operator.gt, "$gte": operator.ge,
+             "$lt": operator.lt, "$lte": operator.le}
+_GONE = object()
+
+
+_INT32, _INT64, _DOUBLE = struct.Struct("<i").unpack_from, struct.Struct("<q").unpack_from, struct.Struct("<d").unpack_from
+_FIXED = {1: 8, 9: 8, 17: 8, 18: 8, 16: 4, 8: 1, 10: 0, 7: 12, 19: 16, 6: 0, 127: 0, 255: 0}
+_OTHER = object()
+
+
+def top_value(blob: bytes, key: bytes) -> Any:
+    """A top-level number or text of a BSON document without decoding the rest: _GONE when absent,
+    _OTHER for any other kind of value (or bytes that do not walk), which the matcher then reads."""
+    i, end = 4, len(blob) - 1
+    try:
+        while i < end:
+            kind = blob[i]
+            stop = blob.index(0, i + 1)
+            found = blob[i + 1:stop] == key
+            i = stop + 1
+            if found:
+                if kind == 16:
+                    return _INT32(blob, i)[0]
+                if kind == 18:
+                    return _INT64(blob, i)[0]
+                if kind == 1:
+                    return _DOUBLE(blob, i)[0]
+                if kind == 2:
+                    return blob[i + 4:i + 3 + _INT32(blob, i)[0]].decode("utf-8")
+                return _OTHER
+            size = _FIXED.get(kind)
+            if size is None:
+                if kind in (2, 13, 14):
+                    size = 4 + _INT32(blob, i)[0]
+                elif kind in (3, 4):
+                    size = _INT32(blob, i)[0]
+                elif kind == 5:
+                    size = 5 + _INT32(blob, i)[0]
+                else:
+                    return _OTHER
+            i += size
+    except (ValueError, IndexError, struct.error, UnicodeDecodeError):
+        return _OTHER
+    return _GONE
+
+
+def _fast(path: str, condition: Any):
+    """A quick test of one payload field against numbers or texts, or None when the condition is not that simple.
+
+    It walks plain documents only; anything else (an array on the way, another kind of value, a
+    missing field) goes to the model's matcher, so the answer is always the matcher's.
+    """
+    ops = condition if isinstance(condition, Mapping) and all(str(k).startswith("$") for k in condition) \
+        else {"$eq": condition}
+    if not ops or set(ops) - set(_FAST_OPS):
+        return None
+    values = list(ops.values())
+    if all(type(v) in (int, float) for v in values):
+        kinds: tuple[type, ...] = (int, float)
+    elif all(type(v) is str for v in values):
+        kinds = (str,)
+    else:
+        return None
+    checks = [(_FAST_OPS[op], value) for op, value in ops.items()]
+    root, *parts = path.split(".")
+    full = compile_query({path: condition})
+
+    def slow(blob: bytes) -> int:
+        try:
+            return 1 if full({root: bson.decode(blob, CODEC_OPTIONS)}) else 0
+        except Exception:  # noqa: BLE001 - a damaged blob matches nothing
+            return 0
+
+    if len(parts) == 1:
+        key = parts[0].encode("utf-8")
+        (check, operand), = checks if len(checks) == 1 else ((None, None),)
+        if check is not None:
+            def one(blob: bytes) -> int:
+                value = top_value(blob, key)
+                if type(value) in kinds:
+                    return 1 if check(value, operand) else 0
+                return slow(blob)
+            return root, one
+
+    def test(blob: bytes) -> int:
+        try:
+            doc = bson.decode(blob)
+        except Exception:  # noqa: BLE001 - a damaged blob matches nothing
+            return 0
+        value: Any = doc
+        for part in parts:
+            if type(value) is not dict:
+                return 1 if full({root: doc}) else 0
+            value = value.get(part, _GONE)
+        if type(value) in kinds:
+            for check, operand in checks:
+                if not check(value, operand):
+                    return 0
+            return 1
+        return 1 if full({root: doc}) else 0
+
+    return root, test
+
+
+def _register_fast(path: str, condition: Any) -> tuple[str, str] | None:
+    token = repr(("fast", path, condition))
+    with _MATCHERS_LOCK:
+        found = _MATCHERS.get(token)
+        if found is None:
+            made = _fast(path, condition)
+            if made is None:
+                return None
+            if len(_MATCHERS) > 256:
+                _MATCHERS.clear()
+            found = _MATCHERS[token] = made
+    return found[0], token
+
+
+def _test(token: str, blob: bytes) -> int:
+    return _MATCHERS[token][1](blob)
+
+
 def _register(query: Mapping[str, Any]) -> str:
     token = repr(sorted(query.items(), key=lambda kv: kv[0]))
     with _MATCHERS_LOCK:
@@ -110,6 +235,10 @@ def install(db: sqlite3.Connection, *, writable: bool) -> None:
     """Give a connection the functions searches use; on a writable one, the tables and indexes too."""
     db.create_function("regexp", 2, _regexp, deterministic=True)
     db.create_function("el_match", 8, _match, deterministic=True)
+    db.create_function("el_test", 2, _test, deterministic=True)
+    # searches read many pages: map the file and keep more of it than SQLite's default 2 MB
+    db.execute("PRAGMA mmap_size = 1073741824")
+    db.execute("PRAGMA cache_size = -65536")
     if not writable:
         return
     db.executescript(SCHEMA)
@@ -281,7 +410,23 @@ def _sql(query: Mapping[str, Any]) -> tuple[str, list[Any]]:
     return " AND ".join(f"({c})" for c in clauses) or "1", params
 
 
-def translate(query: Mapping[str, Any]) -> tuple[str, list[Any]]:
+_NAMES = itertools.count(1)
+
+
+def _function(store, token: str) -> str:
+    """A SQL function of its own for a quick payload test (no token to look up per row)."""
+    if store is None:
+        return ""
+    names = store.__dict__.setdefault("_question_functions", {})
+    name = names.get(token)
+    if name is None:
+        name = names[token] = f"el_t{next(_NAMES)}"
+        with store._lock:
+            store._db.create_function(name, 1, _MATCHERS[token][1], deterministic=True)
+    return name
+
+
+def translate(query: Mapping[str, Any], store=None) -> tuple[str, list[Any]]:
     """A WHERE clause for a validated condition: SQL where it can be, ``el_match`` for the rest."""
     parts = _conjuncts(query)
     clauses, params, rest = [], [], []
@@ -289,7 +434,15 @@ def translate(query: Mapping[str, Any]) -> tuple[str, list[Any]]:
         try:
             sql, p = _sql(part)
         except _Untranslatable:
-            rest.append(part)
+            (key, value), = part.items()
+            fast = _register_fast(key, value) if key.split(".")[0] in ("data", "metadata") else None
+            if fast is None:
+                rest.append(part)
+            elif store is not None:
+                clauses.append(f"{_function(store, fast[1])}({fast[0]})")
+            else:
+                clauses.append(f"el_test(?, {fast[0]})")
+                params.append(fast[1])
             continue
         clauses.append(sql)
         params.extend(p)
@@ -323,7 +476,7 @@ def _order(sort: str) -> tuple[str, str]:
 
 
 def search(store, query: Mapping[str, Any], *, sort: str, after: Any, limit: int) -> tuple[list[Event], Any]:
-    where, params = translate(query)
+    where, params = translate(query, store)
     order, keyset = _order(sort)
     if after is not None:
         where = f"{keyset} AND ({where})"
@@ -338,7 +491,7 @@ def search(store, query: Mapping[str, Any], *, sort: str, after: Any, limit: int
 
 
 def count(store, query: Mapping[str, Any]) -> int:
-    where, params = translate(query)
+    where, params = translate(query, store)
     return store._query(f"SELECT count(*) FROM events WHERE {where}", params)[0][0]
 
 
