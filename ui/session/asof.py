@@ -34,6 +34,7 @@ from ui.session.streams import every_stream
 from ui.session.text import first_line
 
 CHUNK = 500  # streams per piece of work
+END = 2**62  # "the last version" for snapshot choice
 NUMBER = (int, float)
 
 
@@ -138,27 +139,31 @@ def state_as_of(store: EventSource, reducer: Reducer, stream_id: str, moment: da
     """One stream's row, or None when it has no event at or before ``moment``."""
     try:
         if moment is None:
-            info = store.stream(stream_id)
-            target = info.last_version if info is not None else 0
+            target = None  # the end: whatever the latest snapshot and the read reach
         else:
             target = store.version_at(stream_id, moment)
-        if target < 1:
-            return None
-        snapshot = choose_snapshot(store, stream_id, reducer, target) if use_snapshots else None
+            if target < 1:
+                return None
+        snapshot = None
+        if use_snapshots:
+            snapshot = choose_snapshot(store, stream_id, reducer, END if target is None else target)
         state = freeze(snapshot.state) if snapshot is not None else EMPTY_STATE
         reached = snapshot.version if snapshot is not None else 0
         last_time = None
-        if reached >= target:
-            last_time = next((e.time for b in store.read(stream_id, from_version=target, to_version=target)
+        if target is None or reached < target:
+            for batch in store.read(stream_id, from_version=reached + 1, to_version=target):
+                state, last, _, error = fold_partial(state, batch, reducer, stream_id, reached)
+                if last is not None:
+                    reached = last
+                    last_time = next((e.time for e in reversed(batch) if e.version == last), last_time)
+                if error is not None:
+                    return AsOfRow(stream_id, reached, last_time, thaw(state), first_line(error),
+                                   snapshot.version if snapshot else 0)
+        if reached < 1:
+            return None  # no such stream, or an empty one
+        if last_time is None:  # the snapshot was the state at the moment: its event gives the time
+            last_time = next((e.time for b in store.read(stream_id, from_version=reached, to_version=reached)
                               for e in b), None)
-        for batch in store.read(stream_id, from_version=reached + 1, to_version=target) if reached < target else ():
-            state, last, _, error = fold_partial(state, batch, reducer, stream_id, reached)
-            if last is not None:
-                reached = last
-                last_time = next((e.time for e in reversed(batch) if e.version == last), last_time)
-            if error is not None:
-                return AsOfRow(stream_id, reached, last_time, thaw(state), first_line(error),
-                               snapshot.version if snapshot else 0)
         return AsOfRow(stream_id, reached, last_time, thaw(state), "", snapshot.version if snapshot else 0)
     except EventLensError as error:
         return AsOfRow(stream_id, 0, None, {}, first_line(error))
@@ -205,7 +210,8 @@ def run_as_of(store: EventSource, source: Source, request: AsOf, task: Task, *,
     Returns how many streams there were. The executor is shut down only if this made it.
     """
     total = store.count_streams(type=request.stream_type, match=request.stream)
-    ids = (info.stream_id for info in every_stream(store, type=request.stream_type, match=request.stream))
+    ids = (info.stream_id for info in every_stream(store, type=request.stream_type, match=request.stream,
+                                                   page_size=5000))
     own = executor is None
     if own:
         executor = process_pool() if total > chunk else InlineExecutor()
