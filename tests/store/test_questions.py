@@ -105,6 +105,9 @@ QUERIES = [
     {"stream_id": {"$in": ["acc-1", "user-2"]}, "time": {"$gte": "2024-03-01T09:02:00Z"}},
     {"type": {"$regex": "opened", "$options": "i"}},
     {"data.amount": {"$size": 1}},
+    {"data.tags": "t1", "data.amount": {"$gte": 4000, "$lt": 9000}},
+    {"data.lines.qty": {"$gt": 3}, "metadata.user": "ann"},
+    {"data.owner": {"$in": ["o2", "o4"]}},
 ]
 
 
@@ -156,3 +159,26 @@ def test_statistics_per_stream_type(store):
         lengths = Counter(s for s, _ in mine)
         assert t.longest == sorted(lengths.items(), key=lambda kv: (-kv[1], kv[0]))[:10]
         assert t.per_day == dict(Counter(e.time.date().isoformat() for _, e in mine))
+
+
+def test_an_older_embedded_file_gets_its_correlations_once(tmp_path):
+    import sqlite3
+
+    from store.embedded import EmbeddedStore
+
+    path = tmp_path / "old.sqlite"
+    with EmbeddedStore(path) as store:
+        store.append("a-1", [NewEvent("Sent", {}, {"correlation_id": "k", "event_id": "e1"}, T0)], 0)
+        store.append("b-1", [NewEvent("Got", {}, {"correlation_id": "k", "causation_id": "e1"}, T0 + timedelta(1))], 0)
+    db = sqlite3.connect(path)  # as a file written before the table existed
+    db.execute("DROP TABLE correlations")
+    db.execute("DELETE FROM eventlens_meta WHERE key = 'correlations'")
+    db.commit()
+    db.close()
+    with EmbeddedStore(path, read_only=True) as store:  # reading creates nothing: it reads every stream
+        found = store.correlated("a-1", 1)
+        assert sorted(t.event.stream_id for t in found.events) == ["a-1", "b-1"] and "every stream" in found.note
+    with EmbeddedStore(path) as store:  # the first writable opening builds it
+        found = store.correlated("b-1", 1)
+        assert sorted(t.event.stream_id for t in found.events) == ["a-1", "b-1"] and not found.note
+        assert store._query("SELECT count(*) FROM correlations")[0][0] == 2
