@@ -233,6 +233,29 @@ class EventSource(abc.ABC):
                 totals.add(e.stream_type or info.stream_type, e.stream_id, e.type, e.time)
         return totals.result()
 
+    # -- many streams at once (as-of works in chunks of streams) ------------------------------------
+    def versions_at(self, stream_ids: Sequence[str], moment: datetime | None) -> dict[str, int]:
+        """Each stream's ``version_at(moment)`` (its last version when ``moment`` is None); 0 when none."""
+        out = {}
+        for stream_id in stream_ids:
+            if moment is None:
+                info = self.stream(stream_id)
+                out[stream_id] = info.last_version if info is not None else 0
+            else:
+                out[stream_id] = self.version_at(stream_id, moment)
+        return out
+
+    def snapshots_by(self, stream_ids: Sequence[str], reducer: ReducerId) -> dict[str, list[Snapshot]]:
+        """Each stream's own snapshots made by ``reducer`` (never foreign ones), by version."""
+        return {sid: [s for s in self.snapshots(sid) if s.reducer == reducer and not s.foreign] for sid in stream_ids}
+
+    def read_ranges(self, ranges: Sequence[tuple[str, int, int]], *, batch_size: int = 5000) -> Iterator[list[Event]]:
+        """Events of several streams: for each (stream id, first, last) its versions first..last, in
+        that order, in batches (a batch may hold the end of one stream and the start of the next)."""
+        for stream_id, first, last in ranges:
+            if last >= first:
+                yield from self.read(stream_id, from_version=first, to_version=last, batch_size=batch_size)
+
     def _every_event(self, checkpoint: Checkpoint | None) -> Iterator[tuple[StreamInfo, list[Event]]]:
         """(stream, batch) for every batch of every stream, with a checkpoint per stream."""
         total = self.count_streams()

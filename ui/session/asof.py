@@ -124,13 +124,46 @@ def fold_chunk(source: Source, reducer_path: str | None, stream_ids: list[str], 
 
 def fold_streams(store: EventSource, reducer: Reducer, stream_ids: list[str], moment: datetime | None,
                  use_snapshots: bool = True) -> Chunk:
+    """The rows of a chunk of streams: their targets, snapshots and events asked for in a few queries."""
     out = Chunk()
+    try:
+        targets = store.versions_at(stream_ids, moment)
+        snapshots = store.snapshots_by(stream_ids, reducer.id) if use_snapshots else {}
+    except EventLensError:  # the store failed on the chunk: stream by stream, each with its own error
+        for stream_id in stream_ids:
+            row = state_as_of(store, reducer, stream_id, moment, use_snapshots)
+            out.rows.append(row) if row is not None else None
+            out.skipped += row is None
+        return out
+    plans: list[tuple[str, int, Any]] = []
     for stream_id in stream_ids:
-        row = state_as_of(store, reducer, stream_id, moment, use_snapshots)
-        if row is None:
+        target = targets.get(stream_id, 0)
+        if target < 1:
             out.skipped += 1
-        else:
-            out.rows.append(row)
+            continue
+        usable = [s for s in snapshots.get(stream_id, ()) if 1 <= s.version <= target]
+        plans.append((stream_id, target, max(usable, key=lambda s: s.version) if usable else None))
+    ranges = [(sid, (snap.version if snap else 0) + 1, target) for sid, target, snap in plans]
+    events = (e for batch in store.read_ranges(ranges) for e in batch)
+    pending = next(events, None)
+    for stream_id, target, snapshot in plans:
+        state = freeze(snapshot.state) if snapshot is not None else EMPTY_STATE
+        reached = snapshot.version if snapshot is not None else 0
+        mine = []
+        while pending is not None and pending.stream_id == stream_id:
+            mine.append(pending)
+            pending = next(events, None)
+        state, last, _, error = fold_partial(state, mine, reducer, stream_id, reached)
+        if last is not None:
+            reached = last
+        last_time = next((e.time for e in reversed(mine) if e.version == reached), None)
+        if last_time is None and reached >= 1:
+            last_time = next((e.time for b in store.read(stream_id, from_version=reached, to_version=reached)
+                              for e in b), None)
+        snap = snapshot.version if snapshot else 0
+        if error is None and reached != target:
+            error = EventLensError(f"stream {stream_id!r} ends at version {reached}, before {target}")
+        out.rows.append(AsOfRow(stream_id, reached, last_time, thaw(state), first_line(error) if error else "", snap))
     return out
 
 
