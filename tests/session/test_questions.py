@@ -176,3 +176,39 @@ def test_as_of_on_the_axon_layout(mongo_uri, mongo_db_name, mongo_client):
             state.clear()
         state.update(data)
     assert {r.stream_id: r.state for r in results.rows} == expected
+
+
+def test_as_of_starts_from_the_latest_snapshot_at_or_before_the_moment(filled):
+    from model.event import Snapshot
+    from model.reducer import default_reducer
+
+    connection, store, written = filled
+    reducer = default_reducer()
+    marked = {}
+    for sid, version in (("acc-2", 3), ("acc-2", 5), ("acc-5", 2)):
+        # a snapshot whose state says it was used (the generic reducer merges the later payloads into it)
+        store.save_snapshot(Snapshot(sid, version, {"from_snapshot": version}, reducer.id, T0, "test"))
+        marked.setdefault(sid, []).append(version)
+    moment = T0 + timedelta(hours=5, minutes=35)
+
+    def expected(use_snapshots: bool) -> dict:
+        out = {}
+        for sid, events in written.items():
+            upto = [v for v, e in enumerate(events, 1) if e.time <= moment]
+            if not upto:
+                continue
+            target = upto[-1]
+            start = max((v for v in marked.get(sid, []) if v <= target), default=0) if use_snapshots else 0
+            state = {"from_snapshot": start} if start else {}
+            for e in events[start:target]:
+                state = dict(e.data) if e.type == "AccountOpened" else {**state, **e.data}
+            out[sid] = (target, state)
+        return out
+
+    for use in (True, False):
+        results = AsOfResults(store, Source(connection), AsOf(moment, stream_type="account", use_snapshots=use),
+                              executor=InlineExecutor(), chunk=3)
+        results.start()
+        assert {r.stream_id: (r.version, r.state) for r in results.rows} == expected(use)
+    used = {r.stream_id: r.snapshot for r in results.rows}
+    assert set(used.values()) == {0}
