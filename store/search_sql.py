@@ -8,13 +8,15 @@ So the database does the scanning, the indexes on (type, recorded_at) and (recor
 it and give the time order, and pages are found by key (``(recorded_at, stream_id, version) >
 (?, ?, ?)``), never by OFFSET.
 
-Correlation ids live in the table ``correlations`` (correlation id, stream id, version), filled by
-``append`` in the same transaction and built once, at the first writable opening, for files
-written before it existed (``eventlens_meta`` key ``correlations``). It is derived from the
-events: a trace checks every event it finds against the event's own metadata.
+Correlation ids live in the table ``correlations`` (a 64-bit hash of the correlation id, stream id,
+version), filled by ``append`` in the same transaction and built once, at the first writable
+opening, for files written before it existed (``eventlens_meta`` key ``correlations``). It is
+derived from the events: a trace checks every event it finds against the event's own metadata
+(so two ids with one hash never mix).
 """
 from __future__ import annotations
 
+import hashlib
 import itertools
 import operator
 import re
@@ -40,13 +42,20 @@ _COLUMNS = {"stream_id": "stream_id", "stream_type": "stream_type", "version": "
 _TEXT = ("stream_id", "stream_type", "type")
 _SELECT = "SELECT stream_id, version, type, data, metadata, recorded_at, stream_type FROM events"
 MICROS_PER_DAY = 86_400_000_000
+CORRELATIONS_FORMAT = "2"
+
+
+def correlation_key(value: Any) -> int:
+    """The table's key for a correlation id: a signed 64-bit hash of its text."""
+    digest = hashlib.blake2b(str(value).encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS correlations (
-    correlation_id TEXT NOT NULL,
+    correlation INTEGER NOT NULL,  -- a 64-bit hash of the correlation id's text (the events decide)
     stream_id TEXT NOT NULL,
     version INTEGER NOT NULL,
-    PRIMARY KEY (correlation_id, stream_id, version)
+    PRIMARY KEY (correlation, stream_id, version)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS events_by_type_time ON events (type, recorded_at);
 CREATE INDEX IF NOT EXISTS events_by_recorded_at ON events (recorded_at);
@@ -241,9 +250,11 @@ def install(db: sqlite3.Connection, *, writable: bool) -> None:
     db.execute("PRAGMA cache_size = -65536")
     if not writable:
         return
-    db.executescript(SCHEMA)
     built = db.execute("SELECT value FROM eventlens_meta WHERE key = 'correlations'").fetchone()
-    if built is None:
+    if built is not None and built[0] != CORRELATIONS_FORMAT:
+        db.execute("DROP TABLE IF EXISTS correlations")  # an older form of the derived table
+    db.executescript(SCHEMA)
+    if built is None or built[0] != CORRELATIONS_FORMAT:
         build_correlations(db)
 
 
@@ -266,11 +277,11 @@ def build_correlations(db: sqlite3.Connection, batch: int = 20_000) -> int:
                 except Exception:  # noqa: BLE001 - a damaged blob has no correlation to index
                     found = None
                 if found is not None:
-                    out.append((str(found[1]), stream_id, version))
+                    out.append((correlation_key(found[1]), stream_id, version))
             db.executemany("INSERT OR IGNORE INTO correlations VALUES (?, ?, ?)", out)
             written += len(out)
             after = (rows[-1][0], rows[-1][1])
-        db.execute("INSERT OR REPLACE INTO eventlens_meta VALUES ('correlations', '1')")
+        db.execute("INSERT OR REPLACE INTO eventlens_meta VALUES ('correlations', ?)", (CORRELATIONS_FORMAT,))
         db.execute("COMMIT")
         return written
     except BaseException:
@@ -285,7 +296,7 @@ def index_correlations(db: sqlite3.Connection, stream_id: str, first_version: in
     for i, event in enumerate(events):
         found = first_of(event.metadata, CORRELATION_KEYS) if isinstance(event.metadata, Mapping) else None
         if found is not None:
-            rows.append((str(found[1]), stream_id, first_version + i))
+            rows.append((correlation_key(found[1]), stream_id, first_version + i))
     if rows:
         db.executemany("INSERT OR IGNORE INTO correlations VALUES (?, ?, ?)", rows)
 
@@ -534,7 +545,7 @@ def correlated_rows(store, correlation_id: Any) -> list[tuple] | None:
     return store._query(
         "SELECT e.stream_id, e.version, e.type, e.data, e.metadata, e.recorded_at, e.stream_type "
         "FROM correlations c JOIN events e ON e.stream_id = c.stream_id AND e.version = c.version "
-        "WHERE c.correlation_id = ? ORDER BY e.recorded_at, e.stream_id, e.version", (str(correlation_id),))
+        "WHERE c.correlation = ? ORDER BY e.recorded_at, e.stream_id, e.version", (correlation_key(correlation_id),))
 
 
 def statistics(store) -> list[TypeStatistics]:
