@@ -178,19 +178,22 @@ def as_of_run(path: str, mode: str) -> dict:
             "balance_sum": sum(r.state.get("balance", 0) for r in results.rows)}
 
 
-def as_of(path: Path) -> list[Row]:
-    facts = {}
-    for mode in ("sequential", "parallel"):
-        done = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--as-of-run", str(path), mode],
-                              cwd=ROOT, capture_output=True, text=True, check=True)
-        facts[mode] = json.loads(done.stdout.strip().splitlines()[-1])
-        log(f"  as-of {mode}: {facts[mode]}")
-    seq, par = facts["sequential"], facts["parallel"]
+def as_of(path: Path, rounds: int = 2) -> list[Row]:
+    """Each mode in a fresh process, in turn, ``rounds`` times; the fastest of each (the machine is shared)."""
+    runs: dict[str, list[dict]] = {"sequential": [], "parallel": []}
+    for _ in range(rounds):
+        for mode in ("sequential", "parallel"):
+            done = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--as-of-run", str(path), mode],
+                                  cwd=ROOT, capture_output=True, text=True, check=True)
+            runs[mode].append(json.loads(done.stdout.strip().splitlines()[-1]))
+            log(f"  as-of {mode}: {runs[mode][-1]}")
+    seq, par = (min(runs[m], key=lambda r: r["seconds"]) for m in ("sequential", "parallel"))
     assert seq["rows"] == par["rows"] == 100_000 and seq["balance_sum"] == par["balance_sum"], facts
     where = "embedded (SQLite)"
     ratio = seq["seconds"] / par["seconds"]
     return [
-        Row("A", where, f"as-of latest over 100,000 streams of 10 events, {par['workers']} processes (demo reducer)",
+        Row("A", where, f"as-of latest over 100,000 streams of 10 events, {par['workers']} processes (demo reducer; "
+            f"fastest of {rounds} runs in turn, each in a fresh process)",
             par["seconds"], "s", seq["seconds"], "the same folds one after another in one process", ratio,
             "<= 15 s and ratio >= 1.6", par["seconds"] <= 15 and ratio >= 1.6),
         Row("A", where, f"as-of: peak memory, the session's process (100,000 rows kept) / each worker "
