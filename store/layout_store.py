@@ -25,6 +25,7 @@ from pymongo.errors import DuplicateKeyError, OperationFailure
 from model.errors import EventLensError, LayoutError, ReadOnlyError, UsageError
 from model.event import Event, NewEvent, ReducerId, Snapshot, StreamInfo
 from model.freeze import freeze_each
+from model.patterns import match_stream_id
 from model.ports import STREAM_SORTS, Capabilities, EventStore, StoreSize
 from store.codec import CODEC_OPTIONS, dumps_json
 from store.layout import (
@@ -47,6 +48,7 @@ from store.layout import (
     stream_type_of,
 )
 from store.mongo import translate_errors
+from store.search import LayoutQuestions
 
 UTC = timezone.utc
 OWN_SNAPSHOTS = "eventlens_snapshots"
@@ -114,7 +116,7 @@ def open_layout_store(client: MongoClient, db_name: str, layout: Layout | str | 
     return LayoutStore(client, db_name, chosen, read_only=read_only)
 
 
-class LayoutStore(EventStore):
+class LayoutStore(LayoutQuestions, EventStore):
     """Any foreign layout, read through pymongo: read-only for events, snapshots beside the tool's."""
 
     def __init__(self, client: MongoClient, db_name: str, layout: Layout, *, read_only: bool = False, owns_client: bool = True):
@@ -393,8 +395,8 @@ class LayoutStore(EventStore):
         if type is not None:
             entries = [e for e in entries if e.stream_type == type]
         if match:
-            pattern = re.compile(re.escape(match), re.IGNORECASE)
-            entries = [e for e in entries if pattern.search(e.stream_id)]
+            test = match_stream_id(match)  # text, glob or regex (model.patterns)
+            entries = [e for e in entries if test(e.stream_id)]
         return entries
 
     def streams(self, *, type: str | None = None, match: str | None = None, sort: str = "stream_id",

@@ -320,6 +320,75 @@ class Session:
         job.on_error = lambda error: self.notify(f"Export failed: {first_line(error)}")
         return self.run(job)
 
+    # -- questions across streams (issue 14) ---------------------------------------------------------------
+    def search(self, search) -> "Any":
+        """Start a search (a ``model.search.Search``); returns its ``SearchResults`` (None when not connected)."""
+        from ui.session.search import SearchResults
+
+        if self.store is None:
+            self.notify("Not connected: connect to a store first")
+            return None
+        results = SearchResults(self.store, search, self.run)
+        results.failed.connect(lambda text: self.notify(f"Search failed: {text}"))
+        results.planned.connect(lambda plan: plan.note and self.notify(plan.note, "info"))
+        results.start()
+        return results
+
+    def as_of(self, request, *, executor=None) -> "Any":
+        """Start the states of many streams at a moment (a ``ui.session.asof.AsOf``); returns its ``AsOfResults``."""
+        from ui.session.asof import AsOfResults, Source
+
+        if self.store is None or self.connection is None:
+            self.notify("Not connected: connect to a store first")
+            return None
+        source = Source(self.connection, getattr(self.store, "layout", None))
+        results = AsOfResults(self.store, source, request, self.run, executor=executor)
+        results.failed.connect(lambda text: self.notify(f"As of: {text}", "warning"))
+        results.start()
+        return results
+
+    def trace(self, stream_id: str, version: int, on_result=None) -> Task | None:
+        """The causation trace of an event (``ui.session.trace.Trace`` to ``on_result``)."""
+        from ui.session.trace import trace_job
+
+        if self.store is None:
+            self.notify("Not connected: connect to a store first")
+            return None
+        job = trace_job(self.store, stream_id, version)
+        job.on_result = on_result
+        job.on_error = lambda error: self.notify(f"Trace failed: {first_line(error)}")
+        return self.run(job)
+
+    def statistics(self, *, refresh: bool = False, on_result=None) -> Task | None:
+        """The store's statistics (``ui.session.stats.Statistics``, cached per connection) to ``on_result``."""
+        from ui.session.stats import statistics_job
+
+        if self.store is None:
+            self.notify("Not connected: connect to a store first")
+            return None
+        job = statistics_job(self.store, connection=self.connection, refresh=refresh)
+        job.on_result = on_result
+        job.on_error = lambda error: self.notify(f"Statistics failed: {first_line(error)}")
+        return self.run(job)
+
+    def open_at(self, stream_id: str, version: int) -> OpenStream | None:
+        """Open a stream with the cursor on ``version`` once that far is loaded (a search, as-of or trace row)."""
+        stream = self.open_stream(stream_id)
+        if stream is None:
+            return None
+
+        def place(*_: Any) -> None:
+            if stream.last_shown >= version or stream.complete or not stream.loading:
+                stream.extended.disconnect(place)
+                stream.loaded.disconnect(place)
+                stream.cursor.move(version)
+
+        stream.extended.connect(place)
+        stream.loaded.connect(place)
+        if stream.last_shown >= version:
+            place()
+        return stream
+
     # -- the end --------------------------------------------------------------------------------------------
     def close(self) -> None:
         """Close the open stream and the store."""
