@@ -335,7 +335,8 @@ class EmbeddedStore(search_sql.EmbeddedQuestions, EventStore):
             return cursor.rowcount == 1
 
     def rebuild_catalogue(self, progress=None) -> CatalogueRebuild:
-        """Bring the ``streams`` catalogue up to date from ``events``, in one transaction; events are not touched."""
+        """Bring the ``streams`` catalogue and the traces' correlation index up to date from ``events``, in one
+        transaction; events are not touched."""
         self._refuse_if_read_only("rebuild the stream catalogue")
         with self._lock:
             db = self._db
@@ -360,6 +361,7 @@ class EmbeddedStore(search_sql.EmbeddedQuestions, EventStore):
                     (events,) = db.execute("SELECT count(*) FROM events").fetchone()
                     db.executemany("INSERT OR REPLACE INTO eventlens_meta VALUES (?, ?)",
                                    [(_CATALOGUED_EVENTS, str(events)), (_CATALOGUED_STREAMS, str(len(new)))])
+                    search_sql.build_correlations(db)  # the traces' index of the same events
                     db.execute("COMMIT")
                 except BaseException:
                     if db.in_transaction:

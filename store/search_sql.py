@@ -9,10 +9,13 @@ it and give the time order, and pages are found by key (``(recorded_at, stream_i
 (?, ?, ?)``), never by OFFSET.
 
 Correlation ids live in the table ``correlations`` (a 64-bit hash of the correlation id, stream id,
-version), filled by ``append`` in the same transaction and built once, at the first writable
-opening, for files written before it existed (``eventlens_meta`` key ``correlations``). It is
-derived from the events: a trace checks every event it finds against the event's own metadata
-(so two ids with one hash never mix).
+version), filled by ``append`` in the same transaction, and built for a whole file by ``catalogue
+rebuild`` (``build_correlations``). ``eventlens_meta`` keeps its format (key ``correlations``)
+and how many events it has read (``correlations_events``). It is derived from the events and
+never decides: a trace uses it only while that count equals the events table's, so events
+another program wrote into the file are never left out (the trace then reads every event's
+metadata and says so), and checks every event it finds against the event's own metadata (so
+two ids with one hash never mix).
 """
 from __future__ import annotations
 
@@ -253,41 +256,55 @@ def install(db: sqlite3.Connection, *, writable: bool) -> None:
     built = db.execute("SELECT value FROM eventlens_meta WHERE key = 'correlations'").fetchone()
     if built is not None and built[0] != CORRELATIONS_FORMAT:
         db.execute("DROP TABLE IF EXISTS correlations")  # an older form of the derived table
+        db.execute("DELETE FROM eventlens_meta WHERE key IN ('correlations', ?)", (_INDEXED,))
+        built = None
     db.executescript(SCHEMA)
-    if built is None or built[0] != CORRELATIONS_FORMAT:
-        build_correlations(db)
+    if built is None and db.execute("SELECT NOT EXISTS (SELECT 1 FROM events)").fetchone()[0]:
+        # a new file: the table covers every event from the first append on. An older file is
+        # indexed by ``catalogue rebuild``, not by opening it (a minute of writing on a big file).
+        db.executemany("INSERT OR REPLACE INTO eventlens_meta VALUES (?, ?)",
+                       [("correlations", CORRELATIONS_FORMAT), (_INDEXED, "0")])
+
+
+_INDEXED = "correlations_events"
+
+
+def correlations_cover(db: sqlite3.Connection) -> bool:
+    """Has ``correlations`` read every event the file holds now? (no: a trace reads every event)"""
+    if not has_table(db, "correlations"):
+        return False
+    marks = dict(db.execute("SELECT key, value FROM eventlens_meta WHERE key IN ('correlations', ?)", (_INDEXED,)))
+    if marks.get("correlations") != CORRELATIONS_FORMAT or _INDEXED not in marks:
+        return False
+    (events,) = db.execute("SELECT count(*) FROM events").fetchone()
+    return int(marks[_INDEXED]) == events
 
 
 def build_correlations(db: sqlite3.Connection, batch: int = 20_000) -> int:
-    """Fill ``correlations`` from every event's metadata (once, for files older than the table)."""
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        db.execute("DELETE FROM correlations")
-        written = 0
-        after: tuple[str, int] = ("", 0)
-        while True:
-            rows = db.execute("SELECT stream_id, version, metadata FROM events WHERE (stream_id, version) > (?, ?) "
-                              "ORDER BY stream_id, version LIMIT ?", (*after, batch)).fetchall()
-            if not rows:
-                break
-            out = []
-            for stream_id, version, blob in rows:
-                try:
-                    found = first_of(bson.decode(blob, CODEC_OPTIONS), CORRELATION_KEYS)
-                except Exception:  # noqa: BLE001 - a damaged blob has no correlation to index
-                    found = None
-                if found is not None:
-                    out.append((correlation_key(found[1]), stream_id, version))
-            db.executemany("INSERT OR IGNORE INTO correlations VALUES (?, ?, ?)", out)
-            written += len(out)
-            after = (rows[-1][0], rows[-1][1])
-        db.execute("INSERT OR REPLACE INTO eventlens_meta VALUES ('correlations', ?)", (CORRELATIONS_FORMAT,))
-        db.execute("COMMIT")
-        return written
-    except BaseException:
-        if db.in_transaction:
-            db.execute("ROLLBACK")
-        raise
+    """Fill ``correlations`` from every event's metadata (inside the caller's transaction); return the rows written."""
+    db.execute("DELETE FROM correlations")
+    written = scanned = 0
+    after: tuple[str, int] = ("", 0)
+    while True:
+        rows = db.execute("SELECT stream_id, version, metadata FROM events WHERE (stream_id, version) > (?, ?) "
+                          "ORDER BY stream_id, version LIMIT ?", (*after, batch)).fetchall()
+        if not rows:
+            break
+        out = []
+        for stream_id, version, blob in rows:
+            try:
+                found = first_of(bson.decode(blob, CODEC_OPTIONS), CORRELATION_KEYS)
+            except Exception:  # noqa: BLE001 - a damaged blob has no correlation to index
+                found = None
+            if found is not None:
+                out.append((correlation_key(found[1]), stream_id, version))
+        db.executemany("INSERT OR IGNORE INTO correlations VALUES (?, ?, ?)", out)
+        written += len(out)
+        scanned += len(rows)
+        after = (rows[-1][0], rows[-1][1])
+    db.executemany("INSERT OR REPLACE INTO eventlens_meta VALUES (?, ?)",
+                   [("correlations", CORRELATIONS_FORMAT), (_INDEXED, str(scanned))])
+    return written
 
 
 def index_correlations(db: sqlite3.Connection, stream_id: str, first_version: int, events: Sequence[Any]) -> None:
@@ -299,6 +316,8 @@ def index_correlations(db: sqlite3.Connection, stream_id: str, first_version: in
             rows.append((correlation_key(found[1]), stream_id, first_version + i))
     if rows:
         db.executemany("INSERT OR IGNORE INTO correlations VALUES (?, ?, ?)", rows)
+    # the count of events read moves with the append (a file never indexed keeps no count)
+    db.execute("UPDATE eventlens_meta SET value = CAST(value AS INTEGER) + ? WHERE key = ?", (len(events), _INDEXED))
 
 
 def has_table(db: sqlite3.Connection, name: str) -> bool:
@@ -538,9 +557,9 @@ def decode_rows(rows: list[tuple]) -> list[Event]:
 
 
 def correlated_rows(store, correlation_id: Any) -> list[tuple] | None:
-    """The event rows indexed under ``correlation_id``, or None when the index table is missing."""
+    """The event rows indexed under ``correlation_id``, or None when the table does not cover every event."""
     with store._lock:
-        if not has_table(store._db, "correlations"):
+        if not correlations_cover(store._db):
             return None
     return store._query(
         "SELECT e.stream_id, e.version, e.type, e.data, e.metadata, e.recorded_at, e.stream_type "
@@ -613,8 +632,11 @@ class EmbeddedQuestions:
         if origin.correlation_id is None:
             return Correlated(origin, [origin])
         rows = correlated_rows(self, origin.correlation_id)
-        if rows is None:  # a read-only file written before the table existed
-            return super().correlated(stream_id, version, checkpoint=checkpoint)
+        if rows is None:  # events the table has not read (an older file, another program's rows)
+            scanned = super().correlated(stream_id, version, checkpoint=checkpoint)
+            return Correlated(scanned.origin, scanned.events,
+                              "the correlation index does not cover every event in this file: every event was read "
+                              "(`catalogue rebuild` indexes them)")
         found = [t for t in map(default_ids, decode_rows(rows)) if str(t.correlation_id) == str(origin.correlation_id)]
         if not any(t.event.stream_id == stream_id and t.event.version == version for t in found):
             found.append(origin)  # the log decides: an event written outside EventLens is still its own trace

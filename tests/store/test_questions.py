@@ -161,7 +161,37 @@ def test_statistics_per_stream_type(store):
         assert t.per_day == dict(Counter(e.time.date().isoformat() for _, e in mine))
 
 
-def test_an_older_embedded_file_gets_its_correlations_once(tmp_path):
+def test_a_trace_never_misses_events_its_index_has_not_read(tmp_path):
+    import sqlite3
+
+    import bson
+
+    from store.embedded import EmbeddedStore
+
+    path = tmp_path / "old.sqlite"
+    with EmbeddedStore(path) as store:
+        store.append("a-1", [NewEvent("Sent", {}, {"correlation_id": "k", "event_id": "e1"}, T0)], 0)
+        store.append("b-1", [NewEvent("Got", {}, {"correlation_id": "k", "causation_id": "e1"}, T0 + timedelta(1))], 0)
+        assert not store.correlated("a-1", 1).note  # the table answers while it covers every event
+    db = sqlite3.connect(path)  # another program adds an event of the same transaction, straight into the file
+    db.execute("INSERT INTO events (stream_id, version, stream_type, type, data, metadata, recorded_at) "
+               "VALUES ('c-1', 1, 'c', 'Noted', ?, ?, ?)",
+               (bson.encode({}), bson.encode({"correlation_id": "k", "causation_id": "e1"}), 1_700_000_000_000_000))
+    db.commit()
+    db.close()
+    for read_only in (True, False):
+        with EmbeddedStore(path, read_only=read_only) as store:  # opening writes no index
+            found = store.correlated("a-1", 1)
+            assert sorted(t.event.stream_id for t in found.events) == ["a-1", "b-1", "c-1"]
+            assert "does not cover every event" in found.note and "catalogue rebuild" in found.note
+    with EmbeddedStore(path) as store:
+        store.rebuild_catalogue()
+        found = store.correlated("b-1", 1)
+        assert sorted(t.event.stream_id for t in found.events) == ["a-1", "b-1", "c-1"] and not found.note
+        assert store._query("SELECT count(*) FROM correlations")[0][0] == 3
+
+
+def test_an_older_embedded_file_is_traced_by_reading_every_event_until_rebuilt(tmp_path):
     import sqlite3
 
     from store.embedded import EmbeddedStore
@@ -172,13 +202,16 @@ def test_an_older_embedded_file_gets_its_correlations_once(tmp_path):
         store.append("b-1", [NewEvent("Got", {}, {"correlation_id": "k", "causation_id": "e1"}, T0 + timedelta(1))], 0)
     db = sqlite3.connect(path)  # as a file written before the table existed
     db.execute("DROP TABLE correlations")
-    db.execute("DELETE FROM eventlens_meta WHERE key = 'correlations'")
+    db.execute("DELETE FROM eventlens_meta WHERE key IN ('correlations', 'correlations_events')")
     db.commit()
     db.close()
-    with EmbeddedStore(path, read_only=True) as store:  # reading creates nothing: it reads every stream
+    with EmbeddedStore(path) as store:
         found = store.correlated("a-1", 1)
-        assert sorted(t.event.stream_id for t in found.events) == ["a-1", "b-1"] and "every stream" in found.note
-    with EmbeddedStore(path) as store:  # the first writable opening builds it
-        found = store.correlated("b-1", 1)
-        assert sorted(t.event.stream_id for t in found.events) == ["a-1", "b-1"] and not found.note
-        assert store._query("SELECT count(*) FROM correlations")[0][0] == 2
+        assert sorted(t.event.stream_id for t in found.events) == ["a-1", "b-1"] and "every event" in found.note
+        store.append("a-1", [NewEvent("Sent", {}, {"correlation_id": "k"}, T0 + timedelta(2))], 1)
+        assert "every event" in store.correlated("a-1", 1).note  # appends alone never make it whole
+        store.rebuild_catalogue()
+        found = store.correlated("a-1", 1)
+        assert sorted((t.event.stream_id, t.event.version) for t in found.events) == [("a-1", 1), ("a-1", 2),
+                                                                                      ("b-1", 1)]
+        assert not found.note

@@ -378,14 +378,14 @@ class Session:
             return None
 
         def place(*_: Any) -> None:
-            if stream.last_shown >= version or stream.complete or not stream.loading:
-                stream.extended.disconnect(place)
-                stream.loaded.disconnect(place)
-                stream.cursor.move(version)
+            if stream.loaded_version >= version or not stream.loading:
+                for signal in (stream.extended, stream.finished, stream.failed):
+                    signal.disconnect(place)
+                stream.cursor.move(version)  # the nearest loaded version when the load stopped short
 
-        stream.extended.connect(place)
-        stream.loaded.connect(place)
-        if stream.last_shown >= version:
+        for signal in (stream.extended, stream.finished, stream.failed):
+            signal.connect(place)
+        if stream.loaded_version >= version:
             place()
         return stream
 
