@@ -18,6 +18,14 @@ if os.environ.get("EVENTLENS_WITHOUT_QT") == "1":
         sys.modules[_name] = None  # type: ignore[assignment]
 
 
+@pytest.fixture(autouse=True)
+def eventlens_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """EventLens's own files (its default store, kept statistics, caches) in a fresh folder, never the user's."""
+    home = tmp_path_factory.mktemp("eventlens-home")
+    monkeypatch.setenv("EVENTLENS_HOME", str(home))
+    return home
+
+
 @pytest.fixture(scope="session")
 def mongo_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The MongoDB server the tests use: ``$MONGODB_URI``, else a FerretDB started for this session."""

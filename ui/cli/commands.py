@@ -464,7 +464,8 @@ def _cut(text: str, width: int = 60) -> str:
 
 def cmd_as_of(args: argparse.Namespace) -> int:
     """The state of every selected stream at a moment (or its end), in parallel, with a foot of the numbers."""
-    from ui.session.asof import AsOf, AsOfResults, InlineExecutor, Source, foot, process_pool, write_rows
+    from ui.session.asof import (AsOf, AsOfResults, InlineExecutor, Source, cell_text, foot, foot_text, process_pool,
+                                 write_rows)
     from ui.session.jobs import Task
 
     moment = None if args.moment.strip().lower() == "latest" else _moment_of(args.moment, "moment")
@@ -496,12 +497,11 @@ def cmd_as_of(args: argparse.Namespace) -> int:
             numbers = foot(rows, columns)
             shown = columns[:8]
             body = [(r.stream_id, f"{r.version:,}", iso(r.time) or "",
-                     *(_cell(r.state.get(c)) for c in shown), r.error and f"ERROR {r.error}") for r in rows]
+                     *(cell_text(r.state.get(c)) for c in shown), r.error and f"ERROR {r.error}") for r in rows]
             headers = ("STREAM", "VERSION", "TIME", *(c.upper() for c in shown), "")
             text = table(headers, body, right=(1,))
             out(text + "\n")
-            for f in numbers:
-                out(f"{f.column}: sum {_num(f.sum)}, count {f.count:,}, min {_num(f.min)}, max {_num(f.max)}\n")
+            out("".join(line + "\n" for line in foot_text(numbers)))
         else:
             from ui.session.asof import write_rows
 
@@ -518,22 +518,6 @@ def _run_job(job, report):
     from ui.session.jobs import run_now
 
     return run_now(job, progress=report)
-
-
-def _num(value) -> str:
-    return f"{value:,}" if isinstance(value, int) else f"{value:,.6g}"
-
-
-def _cell(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return _cut(value, 30)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return _num(value)
-    return _cut(export.compact(value), 30)
 
 
 def cmd_trace(args: argparse.Namespace) -> int:

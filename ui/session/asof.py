@@ -248,7 +248,10 @@ def run_as_of(store: EventSource, source: Source, request: AsOf, task: Task, *,
     own = executor is None
     if own:
         executor = process_pool() if total > chunk else InlineExecutor()
-    workers = getattr(executor, "_max_workers", None) or os.cpu_count() or 1
+    # in this process the open store serves (no second connection left open); elsewhere each worker opens its own
+    inline = isinstance(executor, InlineExecutor)
+    reducer = (load_reducer(request.reducer_path) if request.reducer_path else default_reducer()) if inline else None
+    workers = 1 if inline else getattr(executor, "_max_workers", None) or os.cpu_count() or 1
     limit = in_flight or max(2, 2 * workers)
     pending: dict[int, futures.Future] = {}
     ready: dict[int, Chunk] = {}
@@ -261,8 +264,10 @@ def run_as_of(store: EventSource, source: Source, request: AsOf, task: Task, *,
                 piece = next(pieces, None)
                 if piece is None:
                     break
-                pending[sent] = executor.submit(fold_chunk, source, request.reducer_path, piece, request.moment,
-                                                request.use_snapshots)
+                pending[sent] = (executor.submit(fold_streams, store, reducer, piece, request.moment,
+                                                 request.use_snapshots) if inline else
+                                 executor.submit(fold_chunk, source, request.reducer_path, piece, request.moment,
+                                                 request.use_snapshots))
                 sent += 1
             if not pending:
                 break
@@ -305,7 +310,8 @@ class AsOfResults:
     """Rows as they come (in stream order), the columns seen, and the foot.
 
     Signals: ``added(start, end)`` rows arrived, ``progress(done, total)``, ``finished()``,
-    ``failed(text)`` (cancelled or broken: the rows in stay usable), ``reset()``.
+    ``failed(text)`` (cancelled or broken: the rows in stay usable), ``reset()``, and
+    ``summed(totals)`` after either, with the foot of the rows in (``totals``).
     """
 
     def __init__(self, store: EventSource, source: Source, request: AsOf, run: Runner = run_now, *,
@@ -321,9 +327,12 @@ class AsOfResults:
         self._seen: set[str] = set()
         self._task: Task | None = None
         self.added, self.progress, self.finished, self.failed, self.reset = Signal(), Signal(), Signal(), Signal(), Signal()
+        self.summed = Signal()  # (totals): the foot, computed off the UI thread once the rows are in
+        self.totals: list[Foot] = []
 
     def start(self) -> Task:
         self.rows, self.columns, self._seen, self.skipped, self.complete, self.error = [], [], set(), 0, False, ""
+        self.totals = []
         self.reset.emit()
         if self.request.reducer_path:
             load_reducer(self.request.reducer_path)  # a reducer file that does not load fails here, once
@@ -360,16 +369,52 @@ class AsOfResults:
     def _done(self, total: int) -> None:
         self.total, self.complete = total, True
         self.finished.emit()
+        self._sum()
 
     def _failed(self, error: BaseException) -> None:
         self.error = ("cancelled: " if isinstance(error, CancelledError) else "") + first_line(error)
         self.failed.emit(self.error)
+        self._sum()  # the rows in so far stay usable, their foot too
+
+    def _sum(self) -> None:
+        rows, columns = list(self.rows), list(self.columns)
+
+        def summed(totals: list[Foot]) -> None:
+            self.totals = totals
+            self.summed.emit(totals)
+
+        self._run(Job("summing the states", lambda task: foot(rows, columns), on_result=summed))
 
     def numeric_columns(self) -> list[str]:
         return [c for c in self.columns if any(_is_number(r.state.get(c)) for r in self.rows)]
 
     def foot(self) -> list[Foot]:
         return foot(self.rows, self.columns)
+
+
+def number_text(value: Any) -> str:
+    """A number as tables show it: thousands separators, six significant digits for fractions."""
+    return f"{value:,}" if isinstance(value, int) else f"{value:,.6g}"
+
+
+def cell_text(value: Any, width: int = 30) -> str:
+    """A state field's value in one table cell: numbers with separators, the rest one-line JSON, cut at ``width``."""
+    from ui.session.export import compact
+
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return number_text(value)
+    text = value if isinstance(value, str) else compact(value)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def foot_text(totals: list[Foot]) -> list[str]:
+    """One line per numeric column: its sum, count, minimum and maximum."""
+    return [f"{f.column}: sum {number_text(f.sum)}, count {f.count:,}, min {number_text(f.min)}, "
+            f"max {number_text(f.max)}" for f in totals]
 
 
 def _is_number(value: Any) -> bool:
@@ -429,3 +474,16 @@ def write_rows(rows: list[AsOfRow], out, fmt: str, columns: list[str] | None = N
 
 def reducer_id_of(path: str | Path | None) -> ReducerId:
     return (load_reducer(path) if path else default_reducer()).id
+
+
+def as_of_of(moment: str, *, stream_type: str = "", stream: str = "", reducer_path: str | None = None,
+             use_snapshots: bool = True) -> AsOf:
+    """A request from a form's texts: ``moment`` an ISO-8601 moment, or empty / ``latest`` for each stream's end."""
+    from model.patterns import parse_pattern
+    from ui.session.text import parse_moment
+
+    text = moment.strip()
+    if stream.strip():
+        parse_pattern(stream.strip())  # a pattern that does not compile fails here, before any process starts
+    return AsOf(None if text.lower() in ("", "latest") else parse_moment(text, "moment"),
+                stream_type.strip() or None, stream.strip() or None, reducer_path, use_snapshots)

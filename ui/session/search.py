@@ -145,3 +145,20 @@ def pages(store: EventSource, search: Search, *, page_size: int = PAGE_SIZE, lim
         if page.after is None:
             return
         after = page.after
+
+
+def search_of(*, stream_type: str = "", types: str = "", stream: str = "", since: str = "", until: str = "",
+              where: str = "", sort: str = "time") -> Search:
+    """A search from a form's texts (an empty field asks nothing); UsageError names the field that does not parse.
+
+    ``types`` is a comma-separated list of event types or patterns (``re:Funds.*``).
+    """
+    from model.query import parse_where
+    from ui.session.text import parse_moment
+
+    return Search(stream_type=stream_type.strip() or None,
+                  types=tuple(t.strip() for t in types.split(",") if t.strip()),
+                  stream=stream.strip() or None,
+                  since=parse_moment(since, "from") if since.strip() else None,
+                  until=parse_moment(until, "to") if until.strip() else None,
+                  where=parse_where(where, "condition") if where.strip() else {}, sort=sort)

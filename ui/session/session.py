@@ -315,6 +315,10 @@ class Session:
             return None
         return self._export(export.export_state_job(stream.loaded.state_at(stream.cursor.version), path), on_result)
 
+    def export_as_of(self, results, path: str | Path, on_result=None) -> Task:
+        """Write an as-of's rows (those in so far) to ``path``, as the ``as-of`` command prints them."""
+        return self._export(export.export_as_of_job(results.rows, results.columns, path), on_result)
+
     def _export(self, job: Job, on_result) -> Task:
         job.on_result = on_result
         job.on_error = lambda error: self.notify(f"Export failed: {first_line(error)}")
@@ -347,28 +351,35 @@ class Session:
         results.start()
         return results
 
-    def trace(self, stream_id: str, version: int, on_result=None) -> Task | None:
-        """The causation trace of an event (``ui.session.trace.Trace`` to ``on_result``)."""
+    def trace(self, stream_id: str, version: int, on_result=None, on_error=None) -> Task | None:
+        """The causation trace of an event (``ui.session.trace.Trace`` to ``on_result``; its error's text to ``on_error``)."""
         from ui.session.trace import trace_job
 
-        if self.store is None:
-            self.notify("Not connected: connect to a store first")
-            return None
-        job = trace_job(self.store, stream_id, version)
-        job.on_result = on_result
-        job.on_error = lambda error: self.notify(f"Trace failed: {first_line(error)}")
-        return self.run(job)
+        return self._question(trace_job(self.store, stream_id, version) if self.store else None, "Trace failed",
+                              on_result, on_error)
 
-    def statistics(self, *, refresh: bool = False, on_result=None) -> Task | None:
+    def statistics(self, *, refresh: bool = False, on_result=None, on_error=None) -> Task | None:
         """The store's statistics (``ui.session.stats.Statistics``, cached per connection) to ``on_result``."""
         from ui.session.stats import statistics_job
 
-        if self.store is None:
-            self.notify("Not connected: connect to a store first")
+        job = statistics_job(self.store, connection=self.connection, refresh=refresh) if self.store else None
+        return self._question(job, "Statistics failed", on_result, on_error)
+
+    def _question(self, job: Job | None, failure: str, on_result, on_error) -> Task | None:
+        if job is None:
+            text = "Not connected: connect to a store first"
+            self.notify(text)
+            if on_error is not None:
+                on_error(text)
             return None
-        job = statistics_job(self.store, connection=self.connection, refresh=refresh)
-        job.on_result = on_result
-        job.on_error = lambda error: self.notify(f"Statistics failed: {first_line(error)}")
+
+        def failed(error: BaseException) -> None:
+            text = first_line(error)
+            self.notify(f"{failure}: {text}")
+            if on_error is not None:
+                on_error(text)
+
+        job.on_result, job.on_error = on_result, failed
         return self.run(job)
 
     def open_at(self, stream_id: str, version: int) -> OpenStream | None:
