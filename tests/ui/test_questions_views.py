@@ -179,3 +179,14 @@ def test_statistics_show_each_stream_type_and_its_days(qtbot, window, demo_store
     with qtbot.waitSignal(window.worker.finished_job, timeout=TIMEOUT):
         view.load(refresh=True)
     assert not view.statistics.cached and view.statistics.computed_at > kept.computed_at
+
+
+def test_no_view_widens_the_window_past_a_small_screen(qtbot, window, tmp_path):
+    """A long reducer name wraps: the tabs beside the stream keep the window narrower than 760 pixels."""
+    from model.reducer import load_reducer
+
+    reducer = tmp_path / ("a_reducer_with_a_name_long_enough_to_fill_a_line_" * 2 + ".py")
+    reducer.write_text("def evolve(state, event):\n    return state\n")
+    window.session.reducer.use(load_reducer(reducer), reducer)
+    assert window.session.reducer.name in window.panes.as_of_view.reducer_label.text()
+    assert window.minimumSizeHint().width() < 760

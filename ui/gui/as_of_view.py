@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QApplication, QCheckBox, QComb
                                QLabel, QLineEdit, QPushButton, QTableView, QVBoxLayout, QWidget)
 
 from model.errors import EventLensError
+from ui.gui.columns import fit_columns, fixed_rows
 from ui.gui.theme import banner_colors
 from ui.session.asof import AsOfResults, as_of_of, cell_text, foot_text
 from ui.session.export import compact
@@ -112,6 +113,7 @@ class AsOfView(QWidget):
         self.snapshots_box.setToolTip("Start each stream from its latest snapshot at or before the moment made by "
                                       "the same reducer")
         self.reducer_label = QLabel("")
+        self.reducer_label.setWordWrap(True)  # a long reducer name must not widen the window
         self.run_button = QPushButton("Compute")
         self.run_button.setDefault(True)
         self.cancel_button = QPushButton("Cancel")
@@ -135,6 +137,8 @@ class AsOfView(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         fm = self.fontMetrics()
         self.table.horizontalHeader().setDefaultSectionSize(fm.averageCharWidth() * 16)
+        fit_columns(self.table.horizontalHeader(), ("account-000000", "1,000,000", "2024-01-01 00:00:00"), FIXED)
+        fixed_rows(self.table.verticalHeader())
 
         top = QHBoxLayout()
         top.addWidget(QLabel("As of"))

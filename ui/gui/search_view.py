@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFormLayout, QHBoxL
                                QLineEdit, QPushButton, QTableView, QVBoxLayout, QWidget)
 
 from model.errors import UsageError
+from ui.gui.columns import fit_columns, fixed_rows
 from ui.session.export import compact
 from ui.session.search import SearchResults, search_of
 from ui.session.text import number, one_line, plural, time_text
@@ -121,9 +122,8 @@ class SearchView(QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
-        fm = self.fontMetrics()
-        for column, chars in enumerate((20, 16, 9, 18)):
-            self.table.setColumnWidth(column, fm.averageCharWidth() * chars)
+        fit_columns(header, ("2024-01-01 00:00:00", "account-000000", "1,000,000", "TransferReceived"), COLUMNS)
+        fixed_rows(self.table.verticalHeader())
 
         form = QFormLayout()
         first = QHBoxLayout()

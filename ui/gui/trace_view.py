@@ -9,6 +9,7 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton, QSpinBox, QTreeWidget,
                                QTreeWidgetItem, QVBoxLayout, QWidget)
 
+from ui.gui.columns import fit_columns
 from ui.session.export import compact
 from ui.session.text import number, one_line, plural, time_text
 from ui.session.trace import Trace
@@ -42,9 +43,8 @@ class TraceView(QWidget):
         header = self.tree.header()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
-        fm = self.fontMetrics()
-        for column, chars in enumerate((30, 16, 9, 20)):
-            self.tree.setColumnWidth(column, fm.averageCharWidth() * chars)
+        fit_columns(header, ("TransferReceived, caused", "account-000000", "1,000,000", "2024-01-01 00:00:00"),
+                    COLUMNS)
         top = QHBoxLayout()
         top.addWidget(QLabel("Event"))
         top.addWidget(self.stream, 2)
