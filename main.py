@@ -38,4 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    from ui.session.collector import tune_collector
+
+    tune_collector()  # the process's own setting: main() itself stays free of it for the tests that call it
     sys.exit(main())

@@ -5,17 +5,17 @@ Run: ``python3 bench/bench_states.py [--events 100000] [--baseline-events 30000]
 
 Prints markdown tables (and writes them to ``--out``):
 
-- **folds**: 100,000 events folded into a ``model.replay.History`` (checkpoints kept as it keeps
+- **folds**: 100,000 events folded into a ``model.loaded.LoadedStream`` (checkpoints kept as it keeps
   them) for (a) a flat state, the demo account with the generic reducer; (b) a state gaining
   one key per event, the generic reducer merging ``{"sku-N": qty}``; (c) a list growing by one
-  item per event, a reducer appending. Fold time (the ``History.extend`` calls), resident
+  item per event, a reducer appending. Fold time (the ``LoadedStream.extend`` calls), resident
   memory of the loaded history (events, payloads, states and checkpoints) and the peak, and
   the ratios (b)/(a) and (c)/(a). The baseline is the implementation at ``--baseline``
   (``git archive`` of its ``model`` package into a temporary directory), run by the same code
   in the same run; it folds (b) and (c) at ``--baseline-events`` only, being quadratic.
   Every figure comes from a fresh process; times are the best of ``--repeats`` runs.
 - **diff**: ``model.diff.diff`` of two 100,000-key states one persistent set apart and of
-  two 100,000-item lists one append apart, and ``History.change_at`` on the histories above.
+  two 100,000-item lists one append apart, and ``LoadedStream.change_at`` on the histories above.
 - **payloads**: decoding a batch of BSON payloads as the embedded store does and freezing them
   with ``freeze_each``, before and after, and the alternative of making each payload a trie.
 - **structures**: the measurements that picked the persistent structures: the dict copy
@@ -483,7 +483,7 @@ def _folds(args, old: Path) -> list[str]:
             if extra in results[0]:
                 best[extra] = results[0][extra]
         runs[key] = best
-    out = ["### Folds into a History (checkpoints as it keeps them)", "",
+    out = ["### Folds into a loaded stream (checkpoints as it keeps them)", "",
            "| implementation | state | events | fold | resident | peak | checkpoints (every) | time ratio to (a) | memory ratio to (a) |",
            "|---|---|---|---|---|---|---|---|---|"]
     for (impl, case, size), r in runs.items():
@@ -510,7 +510,7 @@ def _folds(args, old: Path) -> list[str]:
     out.append("")
     changes = [(case, runs[("persistent", case, n)]) for case in ("keys", "list")]
     out += ["### Diff on the large states of these histories (persistent implementation)", "",
-            "| state | `History.change_at(v)`, 200 random versions: median / max | `diff(state_at(n-1), state_at(n))` |",
+            "| state | `LoadedStream.change_at(v)`, 200 random versions: median / max | `diff(state_at(n-1), state_at(n))` |",
             "|---|---|---|"]
     for case, r in changes:
         c = r["change_at_ms"]

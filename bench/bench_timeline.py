@@ -1,7 +1,7 @@
 """Timeline timings offscreen: drawing a 1,000,000-event stream and scrubbing its cursor.
 
 Run: QT_QPA_PLATFORM=offscreen python bench/bench_timeline.py [events]
-Prints set_events time, time to a painted timeline, redraw per range change, and the mean
+Prints the time to build the timeline's model and draw it, time to a painted timeline, redraw per range change, and the mean
 (and p95) time per cursor move while dragging the cursor through 200 steps with the mouse.
 """
 from __future__ import annotations
@@ -22,8 +22,8 @@ from PySide6.QtCore import QEvent, QPointF, Qt  # noqa: E402
 from PySide6.QtGui import QMouseEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-import ui.gui.worker  # noqa: E402,F401  (pins None/True/False: PySide6 6.12 on Python 3.11 drops references)
 from ui.gui.timeline import TimelineWidget  # noqa: E402
+from ui.session.timeline import Columns, TimelineModel, code_types  # noqa: E402
 
 TYPES = ["AccountOpened", "FundsDeposited", "FundsWithdrawn", "TransferSent", "TransferReceived"]
 STEPS = 200
@@ -57,7 +57,9 @@ def main(n: int) -> None:
     w.set_snapshots(list(range(1000, n, 1000)))
 
     started = time.perf_counter()
-    w.set_events(versions, times, types)
+    model = TimelineModel()
+    model.append(Columns(versions, times, code_types(types)))
+    w.set_model(model)
     set_events_s = time.perf_counter() - started
     w.view.viewport().repaint()
     app.processEvents()
@@ -69,9 +71,12 @@ def main(n: int) -> None:
     loader.show()
     app.processEvents()
     started = time.perf_counter()
-    loader.set_events(np.empty(0, np.int64), np.empty(0), [])
+    growing = TimelineModel()
+    growing.expect(n, (1, n), (float(times[0]), float(times[-1])))
+    loader.set_model(growing)
     for lo in range(0, n, BATCH):
-        loader.append_events(versions[lo : lo + BATCH], times[lo : lo + BATCH], types[lo : lo + BATCH])
+        growing.append(Columns(versions[lo : lo + BATCH], times[lo : lo + BATCH], code_types(types[lo : lo + BATCH])))
+        loader.data_changed()
         app.processEvents()
     loader.redraw()
     loader.view.viewport().repaint()
@@ -81,13 +86,13 @@ def main(n: int) -> None:
     redraws = []
     for i in range(20):
         lo = i * n // 40
-        w.detail.setXRange(lo, lo + n // 2, padding=0)
+        model.set_view(lo, lo + n // 2)
         started = time.perf_counter()
         w.redraw()
         redraws.append(time.perf_counter() - started)
-    w.detail.setXRange(1, n, padding=0)
+    model.show_all()
     w.redraw()
-    w.set_cursor(n // 10)
+    w.show_cursor(n // 10)
     app.processEvents()
 
     viewport = w.view.viewport()
@@ -118,9 +123,9 @@ def main(n: int) -> None:
 
     steps_ms = sorted(s * 1000 for s in steps)
     print(f"timeline benchmark: {n:,} events, {len(TYPES)} types, {w.drawn_points():,} points drawn")
-    print(f"  set_events                      {set_events_s * 1000:8.1f} ms")
-    print(f"  set_events to a painted view    {painted_s * 1000:8.1f} ms")
-    print(f"  append_events in {BATCH}-event batches, painted {batches_s * 1000:8.1f} ms")
+    print(f"  model of the stream, drawn      {set_events_s * 1000:8.1f} ms")
+    print(f"  the model to a painted view     {painted_s * 1000:8.1f} ms")
+    print(f"  appended in {BATCH}-event batches, painted {batches_s * 1000:8.1f} ms")
     print(f"  redraw per range change (mean)  {statistics.mean(redraws) * 1000:8.1f} ms")
     print(f"  cursor move while scrubbing     {statistics.mean(steps_ms):8.2f} ms mean, "
           f"{steps_ms[int(len(steps_ms) * 0.95) - 1]:.2f} ms p95, {steps_ms[-1]:.2f} ms max "

@@ -129,6 +129,32 @@ def embedded(sizes: Sizes, log: Log) -> tuple[Path, dict]:
     return path, record
 
 
+def embedded_many(streams: int, per_stream: int, log: Log) -> tuple[Path, dict]:
+    """One SQLite file of ``streams`` demo streams of ``per_stream`` events (as-of), via ``append``."""
+    from store.embedded import EmbeddedStore
+
+    name = f"embedded-many{streams}x{per_stream}"
+    path = DATA / f"{name}.sqlite"
+    record = built(name)
+    if record is not None and path.is_file():
+        return path, record
+    for leftover in DATA.glob(f"{name}.sqlite*"):
+        leftover.unlink()
+    DATA.mkdir(parents=True, exist_ok=True)
+    store = EmbeddedStore(path)
+    try:
+        started = time.perf_counter()
+        count = 0
+        for demo in demo_streams(streams, per_stream, seed=SEED):
+            store.append(demo.stream_id, list(demo.events), 0, stream_type=demo.stream_type)
+            count += per_stream
+        build_s = time.perf_counter() - started
+        log(f"  embedded: {streams:,} streams, {count:,} events in {build_s:.1f} s")
+    finally:
+        store.close()
+    return path, _record(name, events=count, streams=streams, build_s=build_s, bytes=path.stat().st_size)
+
+
 # -- a MongoDB server ----------------------------------------------------------------------------
 def native_documents(stream_id: str, kind: str, events: list[NewEvent], after: int) -> list[dict]:
     """Event documents exactly as ``MongoStore.append`` writes them (native layout)."""

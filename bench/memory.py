@@ -1,4 +1,4 @@
-"""Resident memory of a loaded History, measured in a fresh process per size for clean numbers.
+"""Resident memory of a loaded stream (its first EVENTS events, as the window keeps them), measured in a fresh process per size for clean numbers.
 
 Run: ``python -m bench.memory STORE_FILE STREAM EVENTS`` prints one JSON line.
 """
@@ -26,16 +26,22 @@ def measure(path: str, stream_id: str, events: int) -> dict:
     from model.loaded import LoadedStream
     from store.embedded import EmbeddedStore
 
+    from ui.session.collector import tune_collector
+
     store = EmbeddedStore(path, read_only=True)
-    gc.collect()
+    tune_collector()  # as the entry points set it
     before = rss_bytes()
     history = LoadedStream(stream_id, default_reducer())
-    for batch in store.read(stream_id, to_version=events, batch_size=5000):
-        history.extend(batch)
+    # the window's pipeline (ui.session.stream), cut at EVENTS: the index, then payloads folded batch by batch
+    for index in store.read_index(stream_id, to_version=events):
+        history.add_index(index)
+    for payloads in store.read_payloads(stream_id, to_version=events, batch_size=2000):
+        history.add_payloads(payloads)
+        history.fold_more()
     gc.collect()
     after = rss_bytes()
     store.close()
-    assert len(history) == events, (len(history), events)
+    assert history.folded_version == events, (history.folded_version, events)
     return {"events": events, "before": before, "after": after, "checkpoints": history.checkpoints,
             "checkpoint_every": history.checkpoint_every}
 

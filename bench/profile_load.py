@@ -1,4 +1,4 @@
-"""Profile the slowest path found: opening a stream (store.read + History.extend).
+"""Profile opening a stream as the window does (the session's loader: index, payloads, fold, checks).
 
 Run: ``python bench/profile_load.py STORE_FILE_OR_URI [DB] [STREAM]`` prints cProfile's top entries.
 """
@@ -22,7 +22,7 @@ def main(target: str, db: str | None = None, stream_id: str = "big-account-1", t
     history = load_history(store, stream_id)
     profile.disable()
     store.close()
-    print(f"loaded {len(history):,} events of {stream_id}")
+    print(f"loaded {history.last_version:,} events of {stream_id}")
     pstats.Stats(profile).sort_stats("cumulative").print_stats(int(top))
     pstats.Stats(profile).sort_stats("tottime").print_stats(int(top))
 

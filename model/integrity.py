@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,6 +22,49 @@ class Problem:
 
 CATEGORIES = ("bad-version", "bad-type", "gap", "duplicate", "out-of-order", "time-backwards", "undecodable",
               "after-delete", "unknown-type", "uncatalogued")
+
+
+def check_loaded(loaded: Any, reducer: Reducer | None = None) -> list[Problem]:
+    """What ``check_stream`` finds in a loaded stream, read from its columns (no payload decoded again).
+
+    A loaded stream's versions are contiguous (its index stops at a gap, which the caller then
+    checks in the store's events with ``check_stream``).
+    """
+    from model.loaded import NO_TIME, from_micros
+
+    sid, first = loaded.stream_id, loaded.first_version
+    times, codes, names = loaded.index_columns()
+    found: dict[int, list[Problem]] = {}
+
+    def add(version: int, category: str, message: str) -> None:
+        found.setdefault(version, []).append(Problem(sid, version, category, message))
+
+    latest = None
+    for position, t in enumerate(times):
+        if t == NO_TIME:
+            continue
+        if latest is not None and t < latest:
+            add(first + position, "time-backwards",
+                f"time {from_micros(t).isoformat()} is before {from_micros(latest).isoformat()}")
+        else:
+            latest = t
+    for version, problems in loaded.read_problems().items():
+        add(version, "undecodable", " ".join("; ".join(map(str, problems)).split()))
+    deleted = {code for code, name in enumerate(names) if event_role(name) == "deleted"}
+    deleted_at = next((position for position, code in enumerate(codes) if code in deleted), None)
+    if deleted_at is not None:
+        deleted_type = names[codes[deleted_at]]
+        for position in range(deleted_at + 1, len(codes)):
+            add(first + position, "after-delete",
+                f"{names[codes[position]]!r} after {deleted_type!r} at version {first + deleted_at}")
+    known = reducer.known_types if reducer is not None else None
+    if known is not None:
+        for code, name in enumerate(names):
+            if name not in known:
+                add(first + codes.index(code), "unknown-type",
+                    f"event type {name!r} is not known to reducer {reducer.id.name!r}")
+    order = {category: i for i, category in enumerate(CATEGORIES)}
+    return [p for version in sorted(found) for p in sorted(found[version], key=lambda p: order[p.category])]
 
 
 def check_stream(events: Iterable[Event], reducer: Reducer | None = None, *, after_version: int = 0) -> list[Problem]:

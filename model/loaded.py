@@ -17,6 +17,8 @@ from array import array
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
+from itertools import islice, repeat
+from operator import le, mul
 from time import perf_counter
 from typing import Any
 
@@ -30,6 +32,7 @@ from model.replay import EMPTY_STATE, fold, fold_partial
 
 UTC = timezone.utc
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 #: The time column's mark for an event without a time.
 NO_TIME = -(2**63)
 
@@ -83,6 +86,7 @@ class LoadedStream:
         self.type_names: list[str] = []
         self._code_of: dict[str, int] = {}
         self._index_problems: dict[int, tuple[str, ...]] = {}
+        self._payload_problems: dict[int, tuple[str, ...]] = {}  # found while decoding, by position
         self._index_stopped = False
         self._batches: list[PayloadBatch] = []
         self._batch_starts: list[int] = []
@@ -153,37 +157,36 @@ class LoadedStream:
             return 0
         versions = batch.versions
         expected = self.last_version + 1
-        count = 0
-        for version in versions:  # contiguous from the last one, or the index stops here
-            if type(version) is not int or version != expected:
-                self._index_stopped = True
-                self.index_error = VersionError(self.stream_id, expected, version)
-                break
-            expected += 1
-            count += 1
-        if count == 0:
-            return 0
-        start = len(self._versions)
-        codes = []
-        code_of = self._code_of
-        for name in batch.types[:count]:
-            code = code_of.get(name)
-            if code is None:
-                code = code_of[name] = len(self.type_names)
-                self.type_names.append(name if isinstance(name, str) else str(name))
-            codes.append(code)
-        times = batch.times[:count]
-        if self._times_sorted:
-            previous = self._last_time
-            for t in times:
-                if t == NO_TIME:
-                    self._some_without_time = True
-                    continue
-                if t < previous:
-                    self._times_sorted = False
+        count = len(versions)
+        # contiguous from the last one (checked in C for the usual batch), or the index stops at the gap
+        if list(versions) != list(range(expected, expected + count)):
+            count = 0
+            for version in versions:
+                if type(version) is not int or version != expected:
+                    self._index_stopped = True
+                    self.index_error = VersionError(self.stream_id, expected, version)
                     break
-                previous = t
-            self._last_time = previous
+                expected += 1
+                count += 1
+            if count == 0:
+                return 0
+        start = len(self._versions)
+        code_of = self._code_of
+        types = batch.types if count == len(batch.types) else batch.types[:count]
+        new = [name for name in dict.fromkeys(types) if name not in code_of]
+        for name in new:
+            code_of[name] = len(self.type_names)
+            self.type_names.append(name if isinstance(name, str) else str(name))
+        codes = list(map(code_of.__getitem__, types))
+        times = batch.times if count == len(batch.times) else batch.times[:count]
+        if NO_TIME in times:
+            self._some_without_time = True
+        if self._times_sorted and times:
+            present = [t for t in times if t != NO_TIME] if self._some_without_time else times
+            if present and (present[0] < self._last_time or not all(map(le, present, islice(present, 1, None)))):
+                self._times_sorted = False
+            if present:
+                self._last_time = max(self._last_time, present[-1])
         for position, problems in batch.problems.items():
             if position < count:
                 self._index_problems[start + position] = problems
@@ -191,8 +194,12 @@ class LoadedStream:
             self.stream_type = batch.stream_type
         self._codes.extend(codes)
         self._times.extend(times)
-        self._versions.extend(versions[:count])  # last: the count that readers trust moves here
+        self._versions.extend(versions[:count] if count < len(versions) else versions)  # last: readers trust this count
         return count
+
+    def codes(self, start: int, stop: int) -> array:
+        """The type codes of positions start..stop-1 (``type_names[code]`` is the type)."""
+        return self._codes[start:stop]
 
     # -- loading: payloads ----------------------------------------------------------------------------
     def add_payloads(self, batch: PayloadBatch) -> int:
@@ -278,11 +285,14 @@ class LoadedStream:
         return (version, from_micros(self._times[position]), self.type_names[self._codes[position]],
                 self._index_problems.get(position, ()))
 
-    def _decoded_batch(self, number: int) -> list:
+    def _decoded_batch(self, number: int) -> tuple[list, list, dict[int, tuple[str, ...]]]:
         decoded = self._decoded.get(number)
         if decoded is None:
             batch = self._batches[number]
             decoded = batch.decode(0, len(batch))
+            first = self._batch_starts[number]
+            for position, problems in decoded[2].items():  # what could not be read: kept for the checks
+                self._payload_problems[first + position] = problems
             if len(self._decoded) >= DECODED_KEPT:
                 self._decoded.pop(next(iter(self._decoded)))
             self._decoded[number] = decoded
@@ -292,21 +302,27 @@ class LoadedStream:
         """Events at positions start..stop-1 (their payloads loaded), decoded batch by batch."""
         out: list[Event] = []
         position = start
-        versions, times, codes, names = self._versions, self._times, self._codes, self.type_names
+        names, stream_id, stream_type = self.type_names, self.stream_id, self.stream_type
         while position < stop:
             number = bisect_right(self._batch_starts, position) - 1
             first = self._batch_starts[number]
-            decoded = self._decoded_batch(number)
-            end = min(stop, first + len(decoded))
-            for p in range(position, end):
-                data, metadata, problems = decoded[p - first]
-                index_problems = self._index_problems.get(p)
-                if index_problems:
-                    problems = tuple(index_problems) + tuple(problems)
-                t = times[p]
-                out.append(Event(self.stream_id, versions[p], names[codes[p]], data, metadata,
-                                 None if t == NO_TIME else _EPOCH + timedelta(microseconds=t),
-                                 self.stream_type, problems))
+            datas, metas, problems = self._decoded_batch(number)
+            end = min(stop, first + len(datas))
+            a, b = position - first, end - first
+            times = self._times[position:end]
+            moments: Any = map(_EPOCH.__add__, map(mul, repeat(_MICROSECOND), times))
+            if NO_TIME in times:
+                moments = [None if t == NO_TIME else _EPOCH + t * _MICROSECOND for t in times]
+            found = [()] * (end - position)
+            if problems or self._index_problems:
+                for i in range(position, end):
+                    here = self._index_problems.get(i, ()) + problems.get(i - first, ())
+                    if here:
+                        found[i - position] = here
+            # C-level maps: no Python step per event but Event's own __init__
+            out.extend(map(Event, repeat(stream_id), self._versions[position:end], map(names.__getitem__,
+                                                                                         self._codes[position:end]),
+                           datas[a:b], metas[a:b], moments, repeat(stream_type), found))
             position = end
         return out
 
@@ -366,6 +382,30 @@ class LoadedStream:
             if times[i] != NO_TIME and times[i] <= t:
                 return self._initial_version + i + 1
         return self._initial_version
+
+    # -- what the checks read ------------------------------------------------------------------------
+    def read_problems(self) -> dict[int, tuple[str, ...]]:
+        """What could not be read of each event, by version: from the index and from decoding the payloads.
+
+        Payloads not yet decoded (past a reducer failure) are decoded here once, batch by batch.
+        """
+        for number in range(len(self._batches)):
+            first = self._batch_starts[number]
+            if number not in self._decoded and not self._scanned(number, first):
+                self._decoded_batch(number)
+        out: dict[int, tuple[str, ...]] = {}
+        for position in sorted(set(self._index_problems) | set(self._payload_problems)):
+            out[self._initial_version + position + 1] = (self._index_problems.get(position, ())
+                                                         + self._payload_problems.get(position, ()))
+        return out
+
+    def _scanned(self, number: int, first: int) -> bool:
+        # a batch the fold went through was decoded then, and its problems kept
+        return first + len(self._batches[number]) <= self._folded
+
+    def index_columns(self) -> tuple[array, array, list[str]]:
+        """(times in microseconds, type codes, type names) of the listed events, for the checks."""
+        return self._times, self._codes, self.type_names
 
     def nbytes(self) -> int:
         """About how much memory the columns and packed payloads take."""

@@ -7,9 +7,10 @@ store, foreign layouts included), ``EventStore`` adds the writes.
 from __future__ import annotations
 
 import abc
+import heapq
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from model.errors import ReadOnlyError
 from model.event import Event, NewEvent, ReducerId, Snapshot, StreamInfo
@@ -42,8 +43,10 @@ class PayloadBatch(abc.ABC):
     def __len__(self) -> int: ...
 
     @abc.abstractmethod
-    def decode(self, start: int, stop: int) -> list[tuple[Mapping[str, Any], Mapping[str, Any], tuple[str, ...]]]:
-        """(data, metadata, problems) of the events at positions start..stop-1, read-only."""
+    def decode(self, start: int, stop: int) -> tuple[list[Mapping[str, Any]], list[Mapping[str, Any]],
+                                                     dict[int, tuple[str, ...]]]:
+        """The data and the metadata (read-only) of the events at positions start..stop-1, and what
+        could not be read of them, by position counted from ``start``."""
 
     @property
     def nbytes(self) -> int:
@@ -56,17 +59,20 @@ class KeptPayloads(PayloadBatch):
 
     def __init__(self, first_version: int, events: Sequence[Event]):
         self.first_version = first_version
-        self._payloads = [(e.data, e.metadata, e.problems) for e in events]
+        self._datas = [e.data for e in events]
+        self._metas = [e.metadata for e in events]
+        self._problems = {i: e.problems for i, e in enumerate(events) if e.problems}
 
     def __len__(self) -> int:
-        return len(self._payloads)
+        return len(self._datas)
 
     def decode(self, start: int, stop: int):
-        return self._payloads[start:stop]
+        problems = {i - start: p for i, p in self._problems.items() if start <= i < stop}
+        return self._datas[start:stop], self._metas[start:stop], problems
 
     @property
     def nbytes(self) -> int:
-        return 600 * len(self._payloads)  # decoded dicts: a rough figure, for the memory estimate only
+        return 600 * len(self._datas)  # decoded dicts: a rough figure, for the memory estimate only
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +165,50 @@ class Capabilities:
     writable: bool = True  # False for read-only connections and foreign layouts without opt-in
 
 
+#: Called between batches of long store work with (done, total; 0 when unknown); it may raise
+#: CancelledError to stop the work (the session passes its task's progress and cancel check).
+Checkpoint = Callable[[int, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    """A page of a search; ``after`` is the cursor to pass for the next page (None: no more)."""
+
+    events: list[Event]
+    after: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPlan:
+    """How a store runs a search: ``note`` (empty when the server or the database does all of it)
+    says what EventLens filters itself and what it scans; ``index`` names an index that would serve
+    it where none does."""
+
+    note: str = ""
+    index: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Correlated:
+    """The events sharing the origin event's correlation id (the origin among them), with their ids.
+
+    ``events`` holds :class:`model.trace.Traced` values; ``note`` says when no index served the lookup.
+    """
+
+    origin: Any  # Traced
+    events: list[Any]
+    note: str = ""
+
+
+def _time_key(event: Event) -> tuple:
+    return (event.time is None, event.time or datetime.min, event.stream_id, event.version)
+
+
+def sort_key(event: Event, sort: str) -> tuple:
+    """The order of search results: by (time, stream id, version) or by (stream id, version)."""
+    return _time_key(event) if sort == "time" else (event.stream_id, event.version)
+
+
 class EventSource(abc.ABC):
     """The reading part of a store: streams in batches, the stream list, snapshots.
 
@@ -224,7 +274,9 @@ class EventSource(abc.ABC):
         offset: int = 0,
         limit: int = 100,
     ) -> list[StreamInfo]:
-        """A page of the stream list, filtered by exact type and by id substring (case-insensitive)."""
+        """A page of the stream list, filtered by exact type and by a stream id pattern
+        (``model.patterns``: a case-insensitive substring, a ``*``/``?`` glob, or ``/regex/`` /
+        ``re:regex``)."""
 
     @abc.abstractmethod
     def count_streams(self, *, type: str | None = None, match: str | None = None) -> int:
@@ -281,6 +333,113 @@ class EventSource(abc.ABC):
             events.extend(batch)
         return events
 
+    # -- questions across streams (issue 14) ---------------------------------------------------
+    # The defaults below read every stream through ``read`` and filter in Python, so any store
+    # answers them; the backends override them with queries their database runs.
+    def search(self, query: Mapping[str, Any], *, sort: str = "time", after: Any = None, limit: int = 100,
+               checkpoint: Checkpoint | None = None) -> SearchPage:
+        """A page of the events matching ``query`` (validated, over the normalised fields, see
+        ``model.query``), sorted by ``sort`` ("time" or "stream"), after the cursor ``after``
+        (None: from the start); pages are found by key, never by skipping.
+        """
+        from model.query import compile_query, event_view
+
+        test = compile_query(query)
+        best: list[tuple[tuple, int, Event]] = []  # a max-heap by negated position, bounded by limit
+        seen = 0
+        for info, events in self._every_event(checkpoint):
+            for event in events:
+                key = sort_key(event, sort)
+                if after is not None and key <= tuple(after):
+                    continue
+                if not test(event_view(event)):
+                    continue
+                seen += 1
+                item = (_Reverse(key), seen, event)
+                if len(best) < limit:
+                    heapq.heappush(best, item)
+                elif key < best[0][0].key:
+                    heapq.heapreplace(best, item)
+        found = sorted((e for _, _, e in best), key=lambda e: sort_key(e, sort))
+        more = len(found) == limit and limit > 0
+        return SearchPage(found, sort_key(found[-1], sort) if more else None)
+
+    def count_events(self, query: Mapping[str, Any], *, checkpoint: Checkpoint | None = None) -> int:
+        """How many events match ``query``."""
+        from model.query import compile_query, event_view
+
+        test = compile_query(query)
+        return sum(1 for _, events in self._every_event(checkpoint) for e in events if test(event_view(e)))
+
+    def search_plan(self, query: Mapping[str, Any]) -> SearchPlan:
+        """How this store runs ``query``, said before it starts."""
+        return SearchPlan(f"{self.describe()} has no search of its own: EventLens reads every stream and "
+                          f"filters the events itself")
+
+    def correlated(self, stream_id: str, version: int, *, checkpoint: Checkpoint | None = None) -> Correlated | None:
+        """The event ``version`` of ``stream_id`` and every event sharing its correlation id (None: no such event)."""
+        from model.trace import default_ids
+
+        origin = next((default_ids(e) for b in self.read(stream_id, from_version=version, to_version=version)
+                       for e in b if e.version == version), None)
+        if origin is None:
+            return None
+        if origin.correlation_id is None:
+            return Correlated(origin, [origin])
+        found = [t for _, events in self._every_event(checkpoint) for t in map(default_ids, events)
+                 if t.correlation_id == origin.correlation_id]
+        return Correlated(origin, found, "no index of correlation ids here: every stream was read")
+
+    def statistics(self, *, checkpoint: Checkpoint | None = None) -> list:
+        """Per stream type: streams, events, event types, first and last time, longest streams,
+        events per day (``model.stats.TypeStatistics``), sorted by stream type."""
+        from model.stats import Accumulator
+
+        totals = Accumulator()
+        for info, events in self._every_event(checkpoint):
+            for e in events:
+                totals.add(e.stream_type or info.stream_type, e.stream_id, e.type, e.time)
+        return totals.result()
+
+    # -- many streams at once (as-of works in chunks of streams) ------------------------------------
+    def versions_at(self, stream_ids: Sequence[str], moment: datetime | None) -> dict[str, int]:
+        """Each stream's ``version_at(moment)`` (its last version when ``moment`` is None); 0 when none."""
+        out = {}
+        for stream_id in stream_ids:
+            if moment is None:
+                info = self.stream(stream_id)
+                out[stream_id] = info.last_version if info is not None else 0
+            else:
+                out[stream_id] = self.version_at(stream_id, moment)
+        return out
+
+    def snapshots_by(self, stream_ids: Sequence[str], reducer: ReducerId) -> dict[str, list[Snapshot]]:
+        """Each stream's own snapshots made by ``reducer`` (never foreign ones), by version."""
+        return {sid: [s for s in self.snapshots(sid) if s.reducer == reducer and not s.foreign] for sid in stream_ids}
+
+    def read_ranges(self, ranges: Sequence[tuple[str, int, int]], *, batch_size: int = 5000) -> Iterator[list[Event]]:
+        """Events of several streams: for each (stream id, first, last) its versions first..last, in
+        that order, in batches (a batch may hold the end of one stream and the start of the next)."""
+        for stream_id, first, last in ranges:
+            if last >= first:
+                yield from self.read(stream_id, from_version=first, to_version=last, batch_size=batch_size)
+
+    def _every_event(self, checkpoint: Checkpoint | None) -> Iterator[tuple[StreamInfo, list[Event]]]:
+        """(stream, batch) for every batch of every stream, with a checkpoint per stream."""
+        total = self.count_streams()
+        done, offset = 0, 0
+        while True:
+            page = self.streams(offset=offset, limit=1000)
+            for info in page:
+                for batch in self.read(info.stream_id, batch_size=5000):
+                    yield info, batch
+                done += 1
+                if checkpoint is not None:
+                    checkpoint(done, total)
+            if len(page) < 1000:
+                return
+            offset += len(page)
+
     def snapshot_destination(self) -> str:
         """Where a snapshot EventLens saves here is written, in words for a confirmation."""
         return f"the snapshots of {self.describe()}"
@@ -298,6 +457,18 @@ class EventSource(abc.ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class _Reverse:
+    """Reverses the order of a key (a bounded max-heap of the smallest keys)."""
+
+    __slots__ = ("key",)
+
+    def __init__(self, key: tuple):
+        self.key = key
+
+    def __lt__(self, other: "_Reverse") -> bool:
+        return other.key < self.key
 
 
 class EventStore(EventSource):

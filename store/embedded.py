@@ -27,6 +27,7 @@ from model.errors import ConflictError, StoreError, StoreNotFound, StoreUnavaila
 from model.event import Event, NewEvent, ReducerId, Snapshot, StreamInfo
 from model.freeze import ThawedDict, freeze_each
 from model.ports import IndexBatch, PayloadBatch, STREAM_SORTS, Capabilities, CatalogueRebuild, Coverage, EventStore, StoreSize
+from store import search_sql
 from store.codec import CODEC_OPTIONS, CodecError
 from store.packing import BsonPayloads, index_batch
 
@@ -117,7 +118,7 @@ def _encode(stream_id: str, version: int, field: str, value: Mapping[str, Any]) 
         raise CodecError(f"stream {stream_id!r} version {version}: cannot store {field}: {error}") from None
 
 
-class EmbeddedStore(EventStore):
+class EmbeddedStore(search_sql.EmbeddedQuestions, EventStore):
     """An event store in one SQLite file (WAL mode); safe to share between threads."""
 
     def __init__(self, path: str | Path, *, read_only: bool = False, timeout_s: float = 10.0, create: bool = True):
@@ -165,6 +166,7 @@ class EmbeddedStore(EventStore):
                 db.create_function("lower_text", 1, lambda s: s.lower() if isinstance(s, str) else s,
                                    deterministic=True)
                 self._check_schema(db)
+                search_sql.install(db, writable=not self.read_only)
             except BaseException:
                 db.close()
                 raise
@@ -288,6 +290,7 @@ class EmbeddedStore(EventStore):
                         "VALUES (?, ?, ?, ?, ?, ?, ?)",
                         [row + (kind,) for row in rows],
                     )
+                    search_sql.index_correlations(db, stream_id, expected_version + 1, events)
                     new_version = expected_version + len(rows)
                     first_time = head[2] if head else (foreign_first if top else rows[0][5])
                     accounted = new_version - catalogued - ((first_version or 1) - 1)
@@ -332,7 +335,8 @@ class EmbeddedStore(EventStore):
             return cursor.rowcount == 1
 
     def rebuild_catalogue(self, progress=None) -> CatalogueRebuild:
-        """Bring the ``streams`` catalogue up to date from ``events``, in one transaction; events are not touched."""
+        """Bring the ``streams`` catalogue and the traces' correlation index up to date from ``events``, in one
+        transaction; events are not touched."""
         self._refuse_if_read_only("rebuild the stream catalogue")
         with self._lock:
             db = self._db
@@ -357,6 +361,7 @@ class EmbeddedStore(EventStore):
                     (events,) = db.execute("SELECT count(*) FROM events").fetchone()
                     db.executemany("INSERT OR REPLACE INTO eventlens_meta VALUES (?, ?)",
                                    [(_CATALOGUED_EVENTS, str(events)), (_CATALOGUED_STREAMS, str(len(new)))])
+                    search_sql.build_correlations(db)  # the traces' index of the same events
                     db.execute("COMMIT")
                 except BaseException:
                     if db.in_transaction:
@@ -390,9 +395,12 @@ class EmbeddedStore(EventStore):
     def read_index(self, stream_id: str, *, from_version: int = 1, to_version: int | None = None,
                    batch_size: int = 50_000) -> Iterator[IndexBatch]:
         """Versions, times and types only: a column query, no payload read."""
-        for rows in self._rows(stream_id, "version, recorded_at, type, stream_type", from_version, to_version,
-                               batch_size):
-            versions, micros, types, stream_types = zip(*rows)
+        # The stream type is the same on every row the store writes: read once, not a million times.
+        found = self._query("SELECT stream_type FROM events WHERE stream_id = ? ORDER BY version LIMIT 1",
+                            (stream_id,))
+        stream_types = [found[0][0]] if found else []
+        for rows in self._rows(stream_id, "version, recorded_at, type", from_version, to_version, batch_size):
+            versions, micros, types = zip(*rows)
             yield index_batch(versions, micros, types, stream_types, time_is_micros=True)
 
     def read_payloads(self, stream_id: str, *, from_version: int = 1, to_version: int | None = None,
@@ -482,9 +490,10 @@ class EmbeddedStore(EventStore):
             clauses.append("stream_type = ?")
             params.append(type)
         if match:
-            # instr, not LIKE: the user's text is matched literally, "%" and "_" included.
-            clauses.append("instr(lower_text(stream_id), ?) > 0")
-            params.append(match.lower())
+            # text: instr, not LIKE, so "%" and "_" are literal; globs and regexes: REGEXP (model.patterns)
+            clause, values = search_sql.stream_match_sql(match)
+            clauses.append(clause)
+            params.extend(values)
         return " AND ".join(clauses), params
 
     def streams(

@@ -75,6 +75,12 @@ class EventsSpec:
     payload_encoding: str = "bson"
     metadata: str = ""
     metadata_encoding: str = "bson"
+    # traces (issue 14): paths like the ones above (inside each element, ``../`` for the commit);
+    # empty: the usual metadata names (model.trace), and for the event id Axon's eventIdentifier,
+    # else the document's _id
+    correlation_id: str = ""
+    causation_id: str = ""
+    event_id: str = ""
 
 
 @dataclass(frozen=True)

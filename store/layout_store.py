@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import heapq
-import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -29,6 +28,7 @@ from pymongo.errors import DuplicateKeyError, OperationFailure
 from model.errors import EventLensError, LayoutError, ReadOnlyError, UsageError
 from model.event import Event, NewEvent, ReducerId, Snapshot, StreamInfo
 from model.freeze import freeze_each
+from model.patterns import match_stream_id
 from model.ports import STREAM_SORTS, Capabilities, CatalogueState, EventStore, StoreSize
 from store.codec import CODEC_OPTIONS, dumps_json
 from store.layout import (
@@ -55,6 +55,7 @@ from store.layout import (
 )
 from store.mongo import translate_errors
 from store.prefetch import prefetched
+from store.search import LayoutQuestions
 
 UTC = timezone.utc
 OWN_SNAPSHOTS = "eventlens_snapshots"
@@ -126,7 +127,7 @@ def open_layout_store(client: MongoClient, db_name: str, layout: Layout | str | 
     return LayoutStore(client, db_name, chosen, read_only=read_only, cache=cache)
 
 
-class LayoutStore(EventStore):
+class LayoutStore(LayoutQuestions, EventStore):
     """Any foreign layout, read through pymongo: read-only for events, snapshots beside the tool's."""
 
     def __init__(self, client: MongoClient, db_name: str, layout: Layout, *, read_only: bool = False, owns_client: bool = True,
@@ -459,8 +460,8 @@ class LayoutStore(EventStore):
         if type is not None:
             entries = [e for e in entries if e.stream_type == type]
         if match:
-            pattern = re.compile(re.escape(match), re.IGNORECASE)
-            entries = [e for e in entries if pattern.search(e.stream_id)]
+            test = match_stream_id(match)  # text, glob or regex (model.patterns)
+            entries = [e for e in entries if test(e.stream_id)]
         return entries
 
     def streams(self, *, type: str | None = None, match: str | None = None, sort: str = "stream_id",

@@ -76,8 +76,10 @@ from model.errors import (
 )
 from model.event import EMPTY, Event, NewEvent, ReducerId, Snapshot, StreamInfo
 from model.freeze import LIST_TYPES, freeze_each
+from model.patterns import parse_pattern
 from model.ports import IndexBatch, PayloadBatch, STREAM_SORTS, Capabilities, CatalogueRebuild, Coverage, EventStore, StoreSize
 from store.codec import CODEC_OPTIONS, CodecError
+from store.search import MongoQuestions
 from store.packing import BsonPayloads, index_batch, raw_payload
 from store.uri import host_ports
 from store.uri import hosts as uri_hosts
@@ -206,7 +208,7 @@ def collection_count(collection: Collection, session=None) -> int:
         return collection.estimated_document_count()
 
 
-class MongoStore(EventStore):
+class MongoStore(MongoQuestions, EventStore):
     """An event store in a MongoDB database (or FerretDB) using the native layout."""
 
     def __init__(
@@ -783,8 +785,9 @@ class MongoStore(EventStore):
         if type is not None:
             query["stream_type"] = {"$eq": str(type)}  # $eq: a value, never an operator
         if match:
-            # re.escape: the user's text is matched literally and never becomes a pattern.
-            query["_id"] = {"$regex": re.escape(str(match)), "$options": "i"}
+            # text matches literally (re.escaped), globs and regexes as model.patterns reads them
+            pattern = parse_pattern(str(match))
+            query["_id"] = {"$regex": pattern.regex, "$options": "i"} if pattern.ignore_case else {"$regex": pattern.regex}
         return query
 
     def streams(

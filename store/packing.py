@@ -54,35 +54,34 @@ class BsonPayloads(PayloadBatch):
     def decode(self, start: int, stop: int):
         stop = min(stop, self._count)
         if stop <= start:
-            return []
-        datas = self._decode_run(self._data, self._data_at, start, stop, "data")
-        metas = self._decode_run(self._meta, self._meta_at, start, stop, "metadata")
-        out = []
-        for i in range(start, stop):
-            (data, data_problem), (meta, meta_problem) = datas[i - start], metas[i - start]
-            problems = self._problems.get(i, ()) + data_problem + meta_problem
-            out.append((data, meta, problems))
-        return out
+            return [], [], {}
+        problems = {i - start: p for i, p in self._problems.items() if start <= i < stop}
+        datas = self._decode_run(self._data, self._data_at, start, stop, "data", problems)
+        metas = self._decode_run(self._meta, self._meta_at, start, stop, "metadata", problems)
+        return datas, metas, problems
 
     @staticmethod
-    def _decode_run(blob: bytes, at: array, start: int, stop: int, field: str) -> list[tuple[Any, tuple[str, ...]]]:
+    def _decode_run(blob: bytes, at: array, start: int, stop: int, field: str,
+                    problems: dict[int, tuple[str, ...]]) -> list[Any]:
         # one C call for the run; a damaged payload (copied badly, edited by hand) decodes row by row
         try:
             values = bson.decode_all(blob[at[start]:at[stop]], _FRESH)
             if len(values) == stop - start:
-                return [(value, ()) for value in _frozen(values)]
+                return _frozen(values)
         except (BSONError, TypeError, ValueError, OverflowError):
             pass
         out = []
         for i in range(start, stop):
             piece = blob[at[i]:at[i + 1]]
             if not piece:
-                out.append((_EMPTY, ()))  # no payload stored: already named in the batch's problems
+                out.append(_EMPTY)  # no payload stored: already named in the batch's problems
                 continue
             try:
-                out.append((_frozen([bson.decode(piece, _FRESH)])[0], ()))
+                out.append(_frozen([bson.decode(piece, _FRESH)])[0])
             except (BSONError, TypeError, ValueError, OverflowError) as error:
-                out.append((_EMPTY, (f"field {field!r} does not decode: {_first_line(error)}",)))
+                out.append(_EMPTY)
+                problems[i - start] = problems.get(i - start, ()) + (
+                    f"field {field!r} does not decode: {_first_line(error)}",)
         return out
 
 
@@ -97,24 +96,38 @@ def index_batch(versions: Sequence[Any], times: Iterable[Any], types: Iterable[A
                 *, time_is_micros: bool = False) -> IndexBatch:
     """An index batch from columns as a store returns them; odd values are kept as problems, never raised."""
     problems: dict[int, tuple[str, ...]] = {}
-    micros: list[int] = []
-    for i, value in enumerate(times):
-        if time_is_micros and type(value) is int:
-            micros.append(value)
-            continue
-        t = to_micros(value) if isinstance(value, _dt.datetime) else NO_TIME
-        if t == NO_TIME:
-            problems[i] = (f"field 'recorded_at' is {type(value).__name__} {value!r:.40}, not a time",)
-        micros.append(t)
-    names = []
-    for i, value in enumerate(types):
-        if isinstance(value, str):
-            names.append(value)
-        else:
-            names.append("" if value is None else str(value))
-            problems[i] = problems.get(i, ()) + (f"field 'type' is {type(value).__name__}, not str",)
+    times = times if isinstance(times, (list, tuple)) else list(times)
+    types = types if isinstance(types, (list, tuple)) else list(types)
+    # the usual batch is all plain values: checked in C, taken as they are
+    if time_is_micros and set(map(type, times)) <= {int}:
+        micros = times
+    elif not time_is_micros and set(map(type, times)) <= {_dt.datetime}:
+        micros = list(map(to_micros, times))
+    else:
+        micros = []
+        for i, value in enumerate(times):
+            if time_is_micros and type(value) is int:
+                micros.append(value)
+                continue
+            t = to_micros(value) if isinstance(value, _dt.datetime) else NO_TIME
+            if t == NO_TIME:
+                problems[i] = (f"field 'recorded_at' is {type(value).__name__} {value!r:.40}, not a time",)
+            micros.append(t)
+    if set(map(type, types)) <= {str}:
+        names = types
+    else:
+        names = []
+        for i, value in enumerate(types):
+            if isinstance(value, str):
+                names.append(value)
+            else:
+                names.append("" if value is None else str(value))
+                problems[i] = problems.get(i, ()) + (f"field 'type' is {type(value).__name__}, not str",)
     stream_type = next((t for t in stream_types if isinstance(t, str) and t), "")
-    numbers = [v if type(v) is int else (int(v) if isinstance(v, float) and v.is_integer() else v) for v in versions]
+    if set(map(type, versions)) <= {int}:
+        numbers = versions
+    else:
+        numbers = [v if type(v) is int else (int(v) if isinstance(v, float) and v.is_integer() else v) for v in versions]
     return IndexBatch(numbers, micros, names, problems, stream_type)
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from pathlib import Path
 from typing import Callable, Iterator
@@ -9,6 +10,20 @@ from typing import Callable, Iterator
 import pytest
 
 from tests.servers import FerretDB, SilentServer
+
+if os.environ.get("EVENTLENS_WITHOUT_QT") == "1":
+    # A CI step runs the session's and the command line's tests with Qt unimportable (and pytest-qt
+    # off): any import of it, however indirect, fails the test that made it.
+    for _name in ("PySide6", "shiboken6", "pyqtgraph"):
+        sys.modules[_name] = None  # type: ignore[assignment]
+
+
+@pytest.fixture(autouse=True)
+def eventlens_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """EventLens's own files (its default store, kept statistics, caches) in a fresh folder, never the user's."""
+    home = tmp_path_factory.mktemp("eventlens-home")
+    monkeypatch.setenv("EVENTLENS_HOME", str(home))
+    return home
 
 
 @pytest.fixture(autouse=True)

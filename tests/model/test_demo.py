@@ -58,3 +58,30 @@ def test_a_huge_stream_is_generated_lazily():
     stream = next(iter(demo_streams(streams=1, events_per_stream=10**9, seed=0)))
     first = list(itertools.islice(stream.events, 3))
     assert [e.type for e in first][0] == "UserCreated"
+
+
+def test_transfers_pair_up_across_accounts_with_one_correlation_and_a_cause():
+    streams = {s.stream_id: list(s.events) for s in demo_streams(streams=24, events_per_stream=60, seed=4)}
+    by_event_id = {}
+    for stream_id, events in streams.items():
+        for version, e in enumerate(events, start=1):
+            assert {"event_id", "correlation_id"} <= set(e.metadata)
+            assert e.metadata["event_id"] not in by_event_id
+            by_event_id[e.metadata["event_id"]] = (stream_id, version, e)
+    sent = {e.data["transfer_id"]: (sid, e) for sid, events in streams.items() for e in events if e.type == "TransferSent"}
+    received = [(sid, e) for sid, events in streams.items() for e in events if e.type == "TransferReceived"]
+    assert sent and len(received) == len(sent)
+    for stream_id, e in received:
+        cause_stream, _, cause = by_event_id[e.metadata["causation_id"]]
+        assert cause.type == "TransferSent" and cause_stream != stream_id
+        assert cause.data["transfer_id"] == e.data["transfer_id"] and sent[e.data["transfer_id"]][0] == cause_stream
+        assert cause.metadata["correlation_id"] == e.metadata["correlation_id"] == e.data["transfer_id"]
+        assert cause.data["amount"] == e.data["amount"] and cause.time < e.time
+        assert cause.data["to_account"] == stream_id and e.data["from_account"] == cause_stream
+
+
+def test_a_stream_alone_is_the_same_as_in_the_whole_history():
+    whole = {s.stream_id: list(s.events) for s in demo_streams(streams=10, events_per_stream=40, seed=2)}
+    for position, stream in enumerate(demo_streams(streams=10, events_per_stream=40, seed=2)):
+        if position == 7:
+            assert list(stream.events) == whole[stream.stream_id]

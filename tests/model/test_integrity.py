@@ -1,7 +1,11 @@
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from model.event import ReducerId
-from model.integrity import check_stream
+from model.event import Event
+from model.integrity import check_loaded, check_stream
 from model.reducer import Reducer, default_reducer
 from tests.model.helpers import T0, event
 
@@ -54,3 +58,21 @@ def test_unknown_event_types_once_per_type():
     assert kinds(problems) == [(2, "unknown-type"), (4, "unknown-type")]
     assert "'Renamed' is not known to reducer 'users'" in problems[0].message
     assert check_stream(events, default_reducer()) == []  # the generic reducer accepts every type
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["UserCreated", "UserRenamed", "UserDeleted", "Odd"]),
+                          st.integers(-5, 5), st.booleans()), min_size=1, max_size=40))
+def test_a_loaded_stream_is_checked_from_its_columns_as_its_events_would_be(rows):
+    from model.loaded import LoadedStream
+
+    base = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    events, moment = [], base
+    for version, (kind, step, broken) in enumerate(rows, start=1):
+        moment = moment + timedelta(minutes=step)
+        events.append(Event("s", version, kind, {"n": version}, {}, moment, "user",
+                            ("field 'data' does not decode",) if broken else ()))
+    reducer = Reducer(ReducerId("r", "f"), default_reducer().evolve, frozenset({"UserCreated", "UserRenamed"}))
+    loaded = LoadedStream("s", default_reducer())
+    loaded.extend(events)
+    assert check_loaded(loaded, reducer) == check_stream(events, reducer)

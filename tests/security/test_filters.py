@@ -32,9 +32,20 @@ def filled(store):
     return store
 
 
+def expected_matches(text: str) -> list[str]:
+    """What the stream filter means (README, "Stream filters"), worked out with the standard library:
+    text without *, ? or [ is a literal case-insensitive substring, text with them a glob (fnmatch)."""
+    import fnmatch
+
+    if set("*?[") & set(text):
+        return sorted(s for s in STREAM_IDS if fnmatch.fnmatchcase(s, text))
+    return sorted(s for s in STREAM_IDS if text.lower() in s.lower())
+
+
 @pytest.mark.parametrize("text", SEARCHES)
 def test_stream_search_text_is_taken_literally(filled, text):
-    expected = sorted(s for s in STREAM_IDS if text.lower() in s.lower())
+    """Text is literal, globs are globs over the whole id: neither ever becomes a server operator or a regex."""
+    expected = expected_matches(text)
     found = sorted(i.stream_id for i in filled.streams(match=text, limit=100))
     assert found == expected
     assert filled.count_streams(match=text) == len(expected)
@@ -53,10 +64,12 @@ def test_cli_search_is_literal(store, backend, request, capsys):
         store.append(stream_id, [NewEvent("Happened", {"i": i})], 0)
     uri = ["--uri", str(store.path)] if backend == "embedded" else \
         ["--uri", request.getfixturevalue("mongo_uri"), "--db", request.getfixturevalue("mongo_db_name")]
-    assert main(["streams", "--match", ".*", "--json", *uri]) == 0
     import json
 
+    assert main(["streams", "--match", "(evil)|.", "--json", *uri]) == 0
     assert [r["stream_id"] for r in json.loads(capsys.readouterr().out)] == ["(evil)|.*"]
+    assert main(["streams", "--match", "re:^a.b$", "--json", *uri]) == 0  # a regex only when it says so
+    assert [r["stream_id"] for r in json.loads(capsys.readouterr().out)] == ["a*b", "a.b", "aXb"]
 
 
 # -- layout filters ----------------------------------------------------------------------------

@@ -314,3 +314,17 @@ def test_tls_options_from_the_dialog_reach_the_driver(qtbot, window, mongo_uri, 
     assert text.startswith("Cannot connect to") and "\n" not in text and "Traceback" not in text
     assert str(missing) in text
     assert window.store is None
+
+
+def test_home_and_end_bring_the_cursor_into_a_zoomed_view(qtbot, window, demo_store, demo_connection):
+    connect(qtbot, window, demo_connection)
+    open_stream(qtbot, window, STREAM)
+    timeline = window.timeline
+    window.event_list.setFocus()
+    for key, version in ((Qt.Key.Key_Home, 1), (Qt.Key.Key_End, DEMO_EVENTS)):
+        timeline.detail.setXRange(DEMO_EVENTS * 0.4, DEMO_EVENTS * 0.5, padding=0)  # as a wheel zoom leaves it
+        qtbot.keyClick(window.event_list, key)
+        qtbot.waitUntil(lambda: not timeline._redraw_timer.isActive(), timeout=3000)
+        x0, x1 = timeline.detail.viewRange()[0]
+        assert window.cursor == version and x0 <= version <= x1, (key, x0, x1)
+        assert x1 - x0 == pytest.approx(DEMO_EVENTS * 0.1, rel=0.05)  # the zoom is kept, only panned

@@ -10,7 +10,6 @@ from model.event import Event
 from model.field_history import field_history, MISSING, FieldChange
 from model.reducer import default_reducer
 from model.loaded import LoadedStream
-import ui.gui.worker  # noqa: F401  (pins None/True/False: PySide6 6.12 on Python 3.11 drops references)
 from ui.gui.field_history import ABSENT_TEXT, FieldHistoryPanel, value_text
 
 

@@ -5,7 +5,7 @@ import numpy as np
 import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
-from PySide6.QtGui import QColor, QImage, QMouseEvent, QWheelEvent
+from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QWheelEvent
 from PySide6.QtWidgets import QApplication
 
 from model.errors import EventLensError
@@ -292,3 +292,25 @@ def test_a_hundred_types_keep_their_labels_apart(timeline, qtbot):
     ys = [box.mapViewToScene(QPointF(0, r)).y() for r in range(len(rows))]
     assert len(rows) >= 2 and np.abs(np.diff(ys)).min() >= timeline.fontMetrics().height()
     assert rows[-1] == "other" and timeline.drawing().drawn_events() == 30_000
+
+
+def _row_labels(timeline: TimelineWidget) -> list[str]:
+    """The texts the rows axis draws, as pyqtgraph lays them out."""
+    image = QImage(200, 400, QImage.Format.Format_ARGB32)
+    painter = QPainter(image)
+    try:
+        _, _, texts = timeline.rows_axis.generateDrawSpecs(painter)
+    finally:
+        painter.end()
+    return [text for _, _, text in texts]
+
+
+def test_an_empty_timeline_labels_no_rows_and_shows_no_range(timeline, qtbot):
+    timeline.redraw()
+    assert _row_labels(timeline) == []  # not pyqtgraph's default -0.5 .. 0.5
+    assert not timeline.region.isVisible()
+    show(timeline, *make_events(50))
+    timeline.redraw()
+    # the axis widens to its labels in the next layout pass
+    qtbot.waitUntil(lambda: sorted(_row_labels(timeline)) == sorted(TYPES), timeout=3000)
+    assert timeline.region.isVisible()

@@ -18,7 +18,8 @@ from model.errors import EventLensError, UsageError
 
 PROG = "eventlens"
 #: The sub-commands; main.py opens the GUI when none is given.
-COMMANDS = ("demo", "streams", "events", "state", "diff", "snapshot", "check", "copy", "catalogue", "layout")
+COMMANDS = ("demo", "streams", "events", "state", "diff", "snapshot", "check", "copy", "catalogue", "layout",
+            "find", "as-of", "trace", "stats")
 STREAM_SORT_KEYS = ("stream_id", "stream_type", "events", "first_time", "last_time")
 
 
@@ -102,7 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("streams", "list streams")
     p.add_argument("--type", metavar="T", help="only streams of this exact type")
-    p.add_argument("--match", metavar="TEXT", help="only stream ids containing TEXT (case-insensitive)")
+    p.add_argument("--match", metavar="PATTERN",
+                   help="only stream ids containing TEXT (case-insensitive), matching a glob (account-*) "
+                        "or a regular expression (/^acc-[0-9]+$/ or re:^acc)")
     p.add_argument("--limit", type=_positive_int, metavar="N", help="at most N streams (default: all)")
     p.add_argument("--sort", choices=STREAM_SORT_KEYS, default="stream_id", metavar="KEY",
                    help="sort key: " + ", ".join(STREAM_SORT_KEYS))
@@ -164,6 +167,39 @@ def build_parser() -> argparse.ArgumentParser:
     command("detect", "propose a layout for the database (exit 1 when not certain)", lay_commands)
     p = command("show", "print a layout preset or file", lay_commands)
     p.add_argument("name", metavar="NAME|FILE")
+    # Questions across streams (issue 14). Moments, patterns and conditions are read by the command
+    # itself, so a bad one is one line on stderr (exit 2), not argparse's usage text.
+    p = command("find", "search events across all streams")
+    p.add_argument("--stream-type", metavar="T", help="only streams of this exact type")
+    p.add_argument("--type", dest="types", action="append", default=[], metavar="T",
+                   help="event type (repeat for several; /regex/ or re:regex for a regular expression)")
+    p.add_argument("--stream", metavar="PATTERN", help="stream id: text, glob (account-*) or /regex/")
+    p.add_argument("--since", metavar="ISO", help="events recorded at or after this moment (UTC if no zone)")
+    p.add_argument("--until", metavar="ISO", help="events recorded at or before this moment")
+    p.add_argument("--where", metavar="JSON",
+                   help='conditions in MongoDB query syntax over stream_id, stream_type, version, type, time, '
+                        'data.*, metadata.* (e.g. \'{"data.amount": {"$gt": 10000}}\')')
+    p.add_argument("--sort", choices=("time", "stream"), default="time", help="by time (default) or by stream and version")
+    p.add_argument("--limit", type=_positive_int, metavar="N", help="at most N events (default: all)")
+    p.add_argument("--format", choices=("table", "ndjson", "csv"), default="table")
+
+    p = command("as-of", "the state of every stream (of a type or pattern) at a moment, or at its end")
+    p.add_argument("moment", metavar="ISO|latest")
+    p.add_argument("--stream-type", metavar="T")
+    p.add_argument("--stream", metavar="PATTERN", help="stream id: text, glob or /regex/")
+    reducer_option(p)
+    p.add_argument("--no-snapshots", action="store_true", help="fold from the first event, ignore snapshots")
+    p.add_argument("--workers", type=_positive_int, metavar="N", help="processes (default: one per core)")
+    p.add_argument("--format", choices=("table", "csv", "ndjson"), default="table")
+
+    p = command("trace", "every event sharing an event's correlation id, as a causation tree")
+    p.add_argument("stream", metavar="STREAM")
+    p.add_argument("version", type=_positive_int, metavar="VERSION")
+    p.add_argument("--format", choices=("tree", "ndjson"), default="tree")
+
+    p = command("stats", "statistics per stream type (kept per connection; --refresh computes them again)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--refresh", action="store_true", help="compute again instead of using the kept figures")
     return parser
 
 

@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QApplication
 
 from ui.gui.settings import APPLICATION, ORGANISATION, Settings
 from ui.gui.theme import THEME_KEY, apply_theme
+from ui.session.collector import tune_collector
 from ui.session.connection import Connection
 
 
@@ -53,4 +54,5 @@ def run(uri=None, db=None, layout=None, read_only=False, timeout_s=10.0, setting
     window.show()
     connection, seed = initial_connection(uri, db, layout, read_only, timeout_s)
     window.connect_to(connection, seed_demo_history=seed and not read_only)
+    tune_collector()  # again, now that Qt's and pyqtgraph's objects are alive: they are never walked
     return app.exec()

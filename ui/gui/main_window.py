@@ -102,6 +102,12 @@ class MainWindow(QMainWindow):
         stream_menu.addAction("&Reload", QKeySequence.StandardKey.Refresh, self.session.reload)
         stream_menu.addAction("&Go to…", QKeySequence("Ctrl+G"), lambda: self.goto_edit.setFocus())
         stream_menu.addAction("Create &snapshot at cursor…", self.create_snapshot)
+        panes = self.panes
+        questions = bar.addMenu("&Across streams")
+        questions.addAction("&Search events…", QKeySequence.StandardKey.Find, lambda: self._ask(panes.search_view))
+        questions.addAction("States &as of a moment…", QKeySequence("Ctrl+Shift+A"), lambda: self._ask(panes.as_of_view))
+        questions.addAction("&Trace the event at the cursor", QKeySequence("Ctrl+T"), self.trace_cursor)
+        questions.addAction("S&tatistics", lambda: panes.show_view(panes.stats_view))
         self.view_menu = bar.addMenu("&View")
         from ui.gui.theme import add_theme_menu
 
@@ -117,6 +123,19 @@ class MainWindow(QMainWindow):
             action.setChecked(choice.path == option.path if option.path else choice.path is None)
         menu.addSeparator()
         menu.addAction("Load reducer &file…", self._choose_reducer)
+
+    def _ask(self, view) -> None:
+        self.panes.show_view(view)
+        view.setFocus()  # its first field (the view's focus proxy)
+
+    def trace_cursor(self) -> None:
+        """Trace the event at the cursor: every event of its business transaction, in the Trace tab."""
+        stream = self.session.stream
+        if stream is None or stream.cursor.version < 1:
+            self.show_message("Open a stream and place the cursor on an event to trace it", "warning")
+            return
+        self.panes.show_view(self.panes.trace_view)
+        self.panes.trace_view.run(stream.stream_id, stream.cursor.version)
 
     # -- messages and work -------------------------------------------------------------------
     def show_message(self, text: str, severity: str = "error") -> None:
@@ -179,6 +198,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"EventLens — {opened.description}")
         self.status.show_size(opened.size)
         self.streams.set_types(opened.stream_types)
+        self.panes.clear_questions(opened.stream_types)
         target = snapshots.snapshot_target(opened.store)
         self.snapshot_panel.set_writable(target.allowed, target.reason)
         self.panes.show_reducer()

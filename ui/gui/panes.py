@@ -11,14 +11,18 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (QCheckBox, QFrame, QHBoxLayout, QLabel, QLineEdit, QSpinBox, QSplitter, QStyle,
                                QTabWidget, QToolButton, QVBoxLayout, QWidget)
 
+from ui.gui.as_of_view import AsOfView
 from ui.gui.event_detail import EventDetail
 from ui.gui.event_list import EventList
 from ui.gui.field_history import FieldHistoryPanel
+from ui.gui.search_view import SearchView
 from ui.gui.snapshot_panel import SnapshotPanel
+from ui.gui.stats_view import StatsView
 from ui.gui.state_view import StateView
 from ui.gui.stream_list import StreamBrowser
 from ui.gui.theme import banner_colors
 from ui.gui.timeline import TimelineWidget
+from ui.gui.trace_view import TraceView
 from ui.session.session import Session
 from ui.session.stream import OpenStream
 from ui.session.text import first_line, number
@@ -120,9 +124,22 @@ class Panes(QWidget):
         self.right_split = QSplitter(Qt.Orientation.Vertical)
         self.right_split.addWidget(top)
         self.right_split.addWidget(self.lower_split)
+        # the questions across streams, each a tab beside the stream being explored
+        self.search_view = SearchView(session)
+        self.as_of_view = AsOfView(session)
+        self.trace_view = TraceView(session)
+        self.stats_view = StatsView(session)
+        self.views = QTabWidget()
+        self.views.setDocumentMode(True)
+        for widget, title, tip in ((self.right_split, "Stream", "The open stream: timeline, events, state"),
+                                   (self.search_view, "Search", "Events across every stream (Ctrl+F)"),
+                                   (self.as_of_view, "As of", "Every stream's state at a moment (Ctrl+Shift+A)"),
+                                   (self.trace_view, "Trace", "The events one business transaction caused (Ctrl+T)"),
+                                   (self.stats_view, "Statistics", "What the store holds, per stream type")):
+            self.views.setTabToolTip(self.views.addTab(widget, title), tip)
         self.main_split = QSplitter(Qt.Orientation.Horizontal)
         self.main_split.addWidget(self.streams)
-        self.main_split.addWidget(self.right_split)
+        self.main_split.addWidget(self.views)
         for splitter in self.splitters().values():
             splitter.setChildrenCollapsible(False)
         # minimums that fit 800×500 logical pixels (a 1600×1000 screen at scale factor 2)
@@ -143,6 +160,9 @@ class Panes(QWidget):
     def _wire(self) -> None:
         session, window = self.session, self.window_
         self.streams.streamActivated.connect(session.open_stream)
+        for view in (self.search_view, self.as_of_view, self.trace_view):
+            view.openRequested.connect(self.open_at)
+        self.views.currentChanged.connect(self._view_shown)
         self.streams.model.failed.connect(lambda error: session.notify(f"Listing streams failed: {first_line(error)}"))
         self.event_list.versionSelected.connect(lambda v: self._move(v))
         self.timeline.cursorMoved.connect(self._move)
@@ -159,6 +179,33 @@ class Panes(QWidget):
         # the arrow, Home/End and page keys scrub wherever the focus is, except in text fields
         for widget in (self.event_list, self.timeline, self.state_view.tree, self.detail, self.tabs, self.streams.view):
             widget.installEventFilter(window)
+
+    def open_at(self, stream_id: str, version: int) -> None:
+        """Open a stream at a version (a search, as-of or trace row) and show it."""
+        self.views.setCurrentWidget(self.right_split)
+        self.session.open_at(stream_id, version)
+
+    def show_view(self, view: QWidget) -> None:
+        self.views.setCurrentWidget(view)
+
+    def _view_shown(self, index: int) -> None:
+        if self.views.widget(index) is self.stats_view and self.stats_view.statistics is None and self.session.store:
+            self.stats_view.load()  # the kept figures, or computed once: Refresh computes them again
+
+    def clear_questions(self, stream_types: list[str]) -> None:
+        """A new connection: the questions' answers were the old store's."""
+        for view in (self.search_view, self.as_of_view):
+            view.cancel()
+            view.model.set_results(None)
+            view.results = None
+            view.note.setText("")
+            view.set_stream_types(stream_types)
+        self.as_of_view.foot.setText("")
+        self.trace_view.tree.clear()
+        self.trace_view.trace = None
+        self.stats_view.clear()
+        if self.views.currentWidget() is self.stats_view:
+            self.stats_view.load()
 
     def _move(self, version: int) -> None:
         if self.stream is not None:
@@ -296,7 +343,7 @@ class Panes(QWidget):
     def first_run_size(self) -> QSize:
         """A size that shows every column, within the screen the window opens on."""
         fm = self.fontMetrics()
-        wanted = QSize(fm.averageCharWidth() * 200, fm.height() * 50)
+        wanted = QSize(fm.averageCharWidth() * 240, fm.height() * 60)
         screen = self.screen() or QGuiApplication.primaryScreen()
         if screen is not None:
             room = screen.availableGeometry().size()
@@ -308,7 +355,7 @@ class Panes(QWidget):
         width, height = size.width(), size.height()
         # first run: proportions that show every column; later runs restore what the user chose
         defaults = {"main": [width * 24 // 100, width * 76 // 100], "right": [height * 46 // 100, height * 54 // 100],
-                    "lower": [width * 34 // 100, width * 42 // 100], "state": [height * 3 // 10, height * 3 // 10]}
+                    "lower": [width * 34 // 100, width * 42 // 100], "state": [height * 4 // 10, height * 2 // 10]}  # the state tree over its field history
         for name, splitter in self.splitters().items():
             state = settings.load_bytes(f"splitters/{name}")
             if state is None or not splitter.restoreState(state):

@@ -5,7 +5,7 @@ on any machine; the window is driven the way a user would (connect, open, move t
 Each picture is made in a process of its own, because the scale factor and the theme are the
 application's from its start: the main window at 1024×640, 1600×1000 and at scale factor 2 (a
 1600×1000 screen: 800×500 logical pixels), each in the light and the dark theme, then the
-snapshot tab and the connection dialog.
+snapshot tab, the search, as-of and trace tabs, and the connection dialog.
 """
 from __future__ import annotations
 
@@ -104,6 +104,7 @@ def _extras(window, out_dir: Path, suffix: str) -> list[Path]:
     shot = out_dir / f"screenshot-snapshots{suffix}.png"
     window.grab().save(str(shot))
     written.append(shot)
+    written += _questions(window, out_dir, suffix)
     dialog = ConnectDialog(window.settings, window, initial=Connection(
         uri="mongodb://explorer@db1.example.net:27017,db2.example.net:27017/?replicaSet=rs0",
         db="orders", read_only=True, tls_ca_file="/etc/ssl/certs/company-ca.pem"))
@@ -114,6 +115,41 @@ def _extras(window, out_dir: Path, suffix: str) -> list[Path]:
     dialog.grab().save(str(shot))
     written.append(shot)
     dialog.close()
+    return written
+
+
+def _questions(window, out_dir: Path, suffix: str) -> list[Path]:
+    """The search, as-of and trace tabs on the demo store, each with its answer in."""
+    panes, written = window.panes, []
+    search = panes.search_view
+    panes.show_view(search)
+    search.types.setText("FundsWithdrawn, re:Transfer.*")
+    search.where.setText('{"data.amount": {"$gte": 400}}')
+    results = search.run()
+    if results is not None and results.total is None:
+        _wait(results.counted, 30_000)
+    as_of = panes.as_of_view
+    loaded = window.loaded
+    moment = loaded.time_of(loaded.last_version * 2 // 3)
+    panes.show_view(as_of)
+    as_of.moment.setText(moment.strftime("%Y-%m-%dT%H:%M:%S"))
+    as_of.stream_type.setCurrentText("account")
+    found = as_of.run()
+    if found is not None and not found.totals:
+        _wait(found.summed, 60_000)
+    trace = panes.trace_view
+    sent = next((v for v in range(loaded.last_version, 0, -1) if loaded.type_of(v) == "TransferSent"), None)
+    if sent is not None:
+        window.set_cursor(sent)
+        window.trace_cursor()
+        _wait(trace.traced, 30_000)
+    for view, name in ((search, "search"), (as_of, "as-of"), (trace, "trace")):
+        panes.show_view(view)
+        _settle()
+        shot = out_dir / f"screenshot-{name}{suffix}.png"
+        window.grab().save(str(shot))
+        written.append(shot)
+    panes.show_view(panes.right_split)
     return written
 
 

@@ -6,12 +6,10 @@ The session's StreamList fetches pages through the worker when the view scrolls 
 from __future__ import annotations
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QStyle,
@@ -21,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from model.event import StreamInfo
+from ui.gui.columns import fit_columns, fixed_rows
 from ui.session.streams import StreamList
 from ui.session.text import number, plural, time_text
 
@@ -132,17 +131,9 @@ class StreamBrowser(QWidget):
         self.view.setAlternatingRowColors(True)
         header = self.view.horizontalHeader()
         header.setStretchLastSection(True)
-        fm = self.view.fontMetrics()  # widths from the font: no per-row measuring
-        bold = header.font()
-        bold.setBold(True)
-        heading = QFontMetrics(bold)
-        # each column as wide as its heading (a header is drawn bold) and a typical value: never "ast chan"
-        for col, sample in enumerate(("account-000000", "account", "1,000,000", "2024-01-01 00:00:00")):
-            header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
-            width = max(fm.horizontalAdvance(sample), heading.horizontalAdvance(COLUMNS[col]))
-            header.resizeSection(col, width + fm.averageCharWidth() * 3)
-        self.view.verticalHeader().setDefaultSectionSize(fm.height() + fm.height() // 3)
-        self.view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        # each column as wide as its heading and a typical value: never "ast chan"
+        fit_columns(header, ("account-000000", "account", "1,000,000", "2024-01-01 00:00:00"), COLUMNS)
+        fixed_rows(self.view.verticalHeader())
 
         top = QHBoxLayout()
         top.addWidget(self.search, 2)

@@ -125,6 +125,7 @@ class TimelineWidget(QWidget):
         self._axes = {"version": (VersionAxis("bottom"), VersionAxis("bottom")),
                       "time": (TimeAxis("bottom"), TimeAxis("bottom"))}
         self.rows_axis = RowAxis("left")
+        self.rows_axis.set_rows(())  # no rows, no labels: not pyqtgraph's default -0.5 .. 0.5
         self.detail = self.view.addPlot(row=0, col=0, axisItems={"left": self.rows_axis,
                                                                 "bottom": self._axes["version"][0]})
         self.overview = self.view.addPlot(row=1, col=0, axisItems={"bottom": self._axes["version"][1]})
@@ -309,6 +310,7 @@ class TimelineWidget(QWidget):
         self._draw_marks()
         self._draw_overview()
         self._empty.setVisible(model.n == 0)
+        self.region.setVisible(model.n > 0)  # no stream, no range to choose
         if model.n == 0:
             lo, hi = model.bounds()
             self._empty.setPos((lo + hi) / 2, 0)
@@ -384,7 +386,10 @@ class TimelineWidget(QWidget):
 
     def show_cursor(self, version: int) -> None:
         """Move the cursor to ``version``, scrolling it into view; emits nothing."""
-        if self.model.set_cursor(version):
+        self.model.set_cursor(version)
+        # the session's cursor may have scrolled the model's view already: compare with what is shown
+        shown = self.detail.viewRange()[0]
+        if not all(math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9) for a, b in zip(self.model.view, shown)):
             self._schedule()
         self._place_cursor()
 

@@ -98,3 +98,18 @@ def export_state_job(state: Mapping[str, Any], path: str | Path) -> Job[str]:
         return str(path)
 
     return Job("exporting state", work, shown=True)
+
+
+def export_as_of_job(rows: list, columns: list[str], path: str | Path) -> Job[str]:
+    """Write as-of rows (``ui.session.asof.AsOfRow``) to ``path``: CSV for .csv, else NDJSON, as ``as-of`` prints them."""
+    from ui.session.asof import write_rows
+
+    fmt = format_of(path)
+    rows, columns = list(rows), list(columns)  # the rows shown now: later arrivals do not change the file
+
+    def work(task: Task) -> str:
+        with open(path, "w", encoding="utf-8", newline="") as out:
+            write_rows(rows, out, fmt, columns)
+        return str(path)
+
+    return Job("exporting states", work, shown=True)

@@ -385,10 +385,90 @@ class Session:
             return None
         return self._export(export.export_state_job(stream.loaded.state_at(stream.cursor.version), path), on_result)
 
+    def export_as_of(self, results, path: str | Path, on_result=None) -> Task:
+        """Write an as-of's rows (those in so far) to ``path``, as the ``as-of`` command prints them."""
+        return self._export(export.export_as_of_job(results.rows, results.columns, path), on_result)
+
     def _export(self, job: Job, on_result) -> Task:
         job.on_result = on_result
         job.on_error = lambda error: self.notify(f"Export failed: {first_line(error)}")
         return self.run(job)
+
+    # -- questions across streams (issue 14) ---------------------------------------------------------------
+    def search(self, search) -> "Any":
+        """Start a search (a ``model.search.Search``); returns its ``SearchResults`` (None when not connected)."""
+        from ui.session.search import SearchResults
+
+        if self.store is None:
+            self.notify("Not connected: connect to a store first")
+            return None
+        results = SearchResults(self.store, search, self.run)
+        results.failed.connect(lambda text: self.notify(f"Search failed: {text}"))
+        results.planned.connect(lambda plan: plan.note and self.notify(plan.note, "info"))
+        results.start()
+        return results
+
+    def as_of(self, request, *, executor=None) -> "Any":
+        """Start the states of many streams at a moment (a ``ui.session.asof.AsOf``); returns its ``AsOfResults``."""
+        from ui.session.asof import AsOfResults, Source
+
+        if self.store is None or self.connection is None:
+            self.notify("Not connected: connect to a store first")
+            return None
+        source = Source(self.connection, getattr(self.store, "layout", None))
+        results = AsOfResults(self.store, source, request, self.run, executor=executor)
+        results.failed.connect(lambda text: self.notify(f"As of: {text}", "warning"))
+        results.start()
+        return results
+
+    def trace(self, stream_id: str, version: int, on_result=None, on_error=None) -> Task | None:
+        """The causation trace of an event (``ui.session.trace.Trace`` to ``on_result``; its error's text to ``on_error``)."""
+        from ui.session.trace import trace_job
+
+        return self._question(trace_job(self.store, stream_id, version) if self.store else None, "Trace failed",
+                              on_result, on_error)
+
+    def statistics(self, *, refresh: bool = False, on_result=None, on_error=None) -> Task | None:
+        """The store's statistics (``ui.session.stats.Statistics``, cached per connection) to ``on_result``."""
+        from ui.session.stats import statistics_job
+
+        job = statistics_job(self.store, connection=self.connection, refresh=refresh) if self.store else None
+        return self._question(job, "Statistics failed", on_result, on_error)
+
+    def _question(self, job: Job | None, failure: str, on_result, on_error) -> Task | None:
+        if job is None:
+            text = "Not connected: connect to a store first"
+            self.notify(text)
+            if on_error is not None:
+                on_error(text)
+            return None
+
+        def failed(error: BaseException) -> None:
+            text = first_line(error)
+            self.notify(f"{failure}: {text}")
+            if on_error is not None:
+                on_error(text)
+
+        job.on_result, job.on_error = on_result, failed
+        return self.run(job)
+
+    def open_at(self, stream_id: str, version: int) -> OpenStream | None:
+        """Open a stream with the cursor on ``version`` once that far is loaded (a search, as-of or trace row)."""
+        stream = self.open_stream(stream_id)
+        if stream is None:
+            return None
+
+        def place(*_: Any) -> None:
+            if stream.loaded_version >= version or not stream.loading:
+                for signal in (stream.extended, stream.finished, stream.failed):
+                    signal.disconnect(place)
+                stream.cursor.move(version)  # the nearest loaded version when the load stopped short
+
+        for signal in (stream.extended, stream.finished, stream.failed):
+            signal.connect(place)
+        if stream.loaded_version >= version:
+            place()
+        return stream
 
     # -- the end --------------------------------------------------------------------------------------------
     def close(self) -> None:

@@ -20,14 +20,14 @@ import numpy as np
 from model.diff import Diff, diff
 from model.errors import CancelledError, EventLensError, StreamNotFound, UsageError
 from model.event import Event, Snapshot, StreamInfo
-from model.integrity import Problem, check_stream
+from model.integrity import Problem, catalogue_problem, check_loaded, check_stream
 from model.loaded import NO_TIME, LoadedStream
 from model.ports import EventSource, IndexBatch
 from model.reducer import Reducer
 from ui.session.jobs import Job, Runner, Task
 from ui.session.signals import Signal
 from ui.session.text import first_line, number, parse_moment, time_text
-from ui.session.timeline import Columns, TimelineModel, code_types, columns_of
+from ui.session.timeline import CodedTypes, Columns, TimelineModel, columns_of
 
 #: Index rows per read: a column query of this many takes tens of milliseconds.
 INDEX_BATCH = 50_000
@@ -62,12 +62,17 @@ class _Finished:
     problems: list[Problem]
 
 
-def index_columns(batch: IndexBatch, count: int) -> Columns:
-    """The timeline's columns of the first ``count`` rows of an index batch (built in the worker)."""
-    times = np.asarray(batch.times[:count], dtype=np.int64)
+def index_columns(loaded: LoadedStream, batch: IndexBatch, start: int, count: int) -> Columns:
+    """The timeline's columns of the rows ``start`` onwards that a batch added (built in the worker).
+
+    The types come coded as the loaded stream codes them: no second pass over the names.
+    """
+    times = np.asarray(batch.times[:count] if count < len(batch.times) else batch.times, dtype=np.int64)
     seconds = times / 1e6
     seconds[times == NO_TIME] = np.nan
-    return Columns(np.asarray(batch.versions[:count], dtype=np.int64), seconds, code_types(list(batch.types[:count])))
+    versions = np.arange(loaded.version_of(start), loaded.version_of(start) + count, dtype=np.int64)
+    codes = np.frombuffer(loaded.codes(start, start + count), dtype=np.int16).copy()
+    return Columns(versions, seconds, CodedTypes(tuple(loaded.type_names), codes))
 
 
 def problems_by_version(problems: list[Problem]) -> dict[int, list[str]]:
@@ -132,10 +137,10 @@ class OpenStream:
             total = max(info.events, 1)
             for batch in store.read_index(stream_id, batch_size=INDEX_BATCH):
                 task.between_batches()
-                first = loaded.last_version + 1
+                first, start = loaded.last_version + 1, loaded.indexed
                 kept = loaded.add_index(batch)
                 if kept:
-                    task.post(_Indexed(first, loaded.last_version, index_columns(batch, kept)))
+                    task.post(_Indexed(first, loaded.last_version, index_columns(loaded, batch, start, kept)))
                 task.progress(loaded.indexed, 2 * total, f"loading {stream_id}")
                 if loaded.index_error is not None:
                     break
@@ -150,10 +155,14 @@ class OpenStream:
                                   f"loading {stream_id}")
             task.between_batches()
             snapshots = store.snapshots(stream_id)
-            # a stream cut short by a gap in its versions: check what the store holds, not what loaded
-            events = (loaded.iter_events() if loaded.index_error is None
-                      else chain.from_iterable(store.read(stream_id, batch_size=PAYLOAD_BATCH)))
-            problems = check_stream(events, reducer)
+            # from the loaded columns; a stream cut short by a gap in its versions: from what the store holds
+            if loaded.index_error is None:
+                problems = check_loaded(loaded, reducer)
+            else:
+                problems = check_stream(chain.from_iterable(store.read(stream_id, batch_size=PAYLOAD_BATCH)), reducer)
+            catalogue = catalogue_problem(info)
+            if catalogue is not None:
+                problems.append(catalogue)
             return _Finished(snapshots, problems)
 
         self._task = self._run(Job(f"loading {stream_id}", work, on_partial=self._apply, on_result=self._finish,

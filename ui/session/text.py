@@ -44,16 +44,14 @@ def time_text(moment: datetime | None) -> str:
     return text
 
 
-def parse_moment(text: str) -> datetime:
+def parse_moment(text: str, what: str = "") -> datetime:
     """An ISO-8601 date or time; without a zone it is UTC (stores keep UTC). UsageError when it does not parse."""
-    raw = text.strip()
+    from model.query import parse_moment as parse
+
     try:
-        moment = datetime.fromisoformat(raw.replace("z", "Z"))
-    except ValueError:
-        raise UsageError(f"not an ISO-8601 moment: {text!r} (for example 2024-01-05 or 2024-01-05T10:00:00Z)") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+        return parse(text, what or "moment")
+    except UsageError as error:
+        raise UsageError(str(error) if what else str(error).removeprefix("moment: ")) from None
 
 
 def one_line(text: str, limit: int = 400) -> str:
