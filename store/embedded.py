@@ -29,6 +29,7 @@ from model.freeze import ThawedDict, freeze_each
 from model.ports import IndexBatch, PayloadBatch, STREAM_SORTS, Capabilities, CatalogueRebuild, Coverage, EventStore, StoreSize
 from store import search_sql
 from store.codec import CODEC_OPTIONS, CodecError
+from store.natural import natural_key
 from store.packing import BsonPayloads, index_batch
 
 UTC = _dt.timezone.utc
@@ -57,12 +58,14 @@ CREATE TABLE IF NOT EXISTS streams (
     version INTEGER NOT NULL,      -- the head: the last version EventLens accounts for
     first_time INTEGER,
     last_time INTEGER,
-    first_version INTEGER          -- NULL: 1 (set only for a stream another writer began higher)
+    first_version INTEGER,         -- NULL: 1 (set only for a stream another writer began higher)
+    sort_key TEXT                  -- store.natural.natural_key(stream_id): account-2 before account-10
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS streams_by_type ON streams (stream_type, stream_id);
-CREATE INDEX IF NOT EXISTS streams_by_version ON streams (version, stream_id);
-CREATE INDEX IF NOT EXISTS streams_by_first_time ON streams (first_time, stream_id);
-CREATE INDEX IF NOT EXISTS streams_by_last_time ON streams (last_time, stream_id);
+CREATE INDEX IF NOT EXISTS streams_by_key ON streams (sort_key, stream_id);
+CREATE INDEX IF NOT EXISTS streams_by_type_key ON streams (stream_type, sort_key, stream_id);
+CREATE INDEX IF NOT EXISTS streams_by_version_key ON streams (version, sort_key, stream_id);
+CREATE INDEX IF NOT EXISTS streams_by_first_time_key ON streams (first_time, sort_key, stream_id);
+CREATE INDEX IF NOT EXISTS streams_by_last_time_key ON streams (last_time, sort_key, stream_id);
 CREATE TABLE IF NOT EXISTS snapshots (
     stream_id TEXT NOT NULL,
     version INTEGER NOT NULL,
@@ -75,8 +78,11 @@ CREATE TABLE IF NOT EXISTS snapshots (
 ) WITHOUT ROWID;
 """
 
+# The indexes of a store made before sort_key, replaced by the *_key ones above when it is opened writable.
+_OLD_INDEXES = ("streams_by_type", "streams_by_version", "streams_by_first_time", "streams_by_last_time")
 # The stream list's sort keys as columns; "events" is the head version (versions are contiguous from 1).
-_SORT_COLUMNS = {"stream_id": "stream_id", "stream_type": "stream_type", "events": "version",
+# Ties, and the stream id itself, go in natural order (the sort key), then by the id for a total order.
+_SORT_COLUMNS = {"stream_id": "sort_key", "stream_type": "stream_type", "events": "version",
                  "first_time": "first_time", "last_time": "last_time"}
 # The same over the stream list read from the events (a temporary table of this connection).
 _LISTING = "temp.eventlens_listing"
@@ -85,7 +91,8 @@ _LISTING_SQL = f"""
 CREATE TEMP TABLE IF NOT EXISTS eventlens_listing AS
 SELECT e.stream_id AS stream_id, coalesce(nullif(e.stream_type, ''), s.stream_type, '') AS stream_type,
        e.events AS events, e.first_version AS first_version, e.version AS version,
-       e.first_time AS first_time, e.last_time AS last_time, s.version AS catalogued
+       e.first_time AS first_time, e.last_time AS last_time, s.version AS catalogued,
+       natural_key(e.stream_id) AS sort_key
 FROM (SELECT stream_id, max(stream_type) AS stream_type, count(*) AS events, min(version) AS first_version,
              max(version) AS version, min(recorded_at) AS first_time, max(recorded_at) AS last_time
       FROM events GROUP BY stream_id) AS e
@@ -154,15 +161,20 @@ class EmbeddedStore(search_sql.EmbeddedQuestions, EventStore):
                 db.execute(f"PRAGMA busy_timeout={int(timeout_s * 1000)}")
                 if exists and self.path.stat().st_size > 0:
                     self._check_schema(db)
+                db.create_function("natural_key", 1, _natural_or_none, deterministic=True)
                 if not self.read_only:
                     db.execute("PRAGMA journal_mode=WAL")
                     db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable at checkpoints, never corrupt
+                    _add_columns(db)
                     db.executescript(_SCHEMA)
                     db.execute("INSERT OR IGNORE INTO eventlens_meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
-                    if not _has_first_version(db):  # a store made before the column: added, NULL for every stream
-                        db.execute("ALTER TABLE streams ADD COLUMN first_version INTEGER")
-                # A read-only connection to an older store reads every first version as 1.
-                self._first = "first_version" if _has_first_version(db) else "NULL"
+                    for index in _OLD_INDEXES:
+                        db.execute(f"DROP INDEX IF EXISTS {index}")
+                # A read-only connection to an older store reads every first version as 1, and computes
+                # the natural order of its stream ids on each page (correct, without an index).
+                columns = _stream_columns(db)
+                self._first = "first_version" if "first_version" in columns else "NULL"
+                self._sort_key = "sort_key" if "sort_key" in columns else "natural_key(stream_id)"
                 db.create_function("lower_text", 1, lambda s: s.lower() if isinstance(s, str) else s,
                                    deterministic=True)
                 self._check_schema(db)
@@ -295,10 +307,10 @@ class EmbeddedStore(search_sql.EmbeddedQuestions, EventStore):
                     first_time = head[2] if head else (foreign_first if top else rows[0][5])
                     accounted = new_version - catalogued - ((first_version or 1) - 1)
                     db.execute(
-                        "INSERT INTO streams (stream_id, stream_type, version, first_time, last_time, first_version) "
-                        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (stream_id) DO UPDATE SET "
+                        "INSERT INTO streams (stream_id, stream_type, version, first_time, last_time, first_version, "
+                        "sort_key) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (stream_id) DO UPDATE SET "
                         "stream_type = excluded.stream_type, version = excluded.version, last_time = excluded.last_time",
-                        (stream_id, kind, new_version, first_time, rows[-1][5], first_version),
+                        (stream_id, kind, new_version, first_time, rows[-1][5], first_version, natural_key(stream_id)),
                     )
                     _add_to_meta(db, _CATALOGUED_EVENTS, accounted)
                     if head is None:
@@ -349,13 +361,13 @@ class EmbeddedStore(search_sql.EmbeddedQuestions, EventStore):
                            for r in db.execute(
                                "SELECT stream_id, max(stream_type), max(version), min(recorded_at), max(recorded_at), "
                                "min(version) FROM events GROUP BY stream_id")}
-                    changed = [(k, *v) for k, v in new.items() if old.get(k) != v]
+                    changed = [(k, *v, natural_key(k)) for k, v in new.items() if old.get(k) != v]
                     db.executemany(
-                        "INSERT INTO streams (stream_id, stream_type, version, first_time, last_time, first_version) "
-                        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (stream_id) DO UPDATE SET "
+                        "INSERT INTO streams (stream_id, stream_type, version, first_time, last_time, first_version, "
+                        "sort_key) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (stream_id) DO UPDATE SET "
                         "stream_type = excluded.stream_type, version = excluded.version, "
                         "first_time = excluded.first_time, last_time = excluded.last_time, "
-                        "first_version = excluded.first_version", changed)
+                        "first_version = excluded.first_version, sort_key = excluded.sort_key", changed)
                     gone = [(k,) for k in old if k not in new]
                     db.executemany("DELETE FROM streams WHERE stream_id = ?", gone)
                     (events,) = db.execute("SELECT count(*) FROM events").fetchone()
@@ -512,14 +524,14 @@ class EmbeddedStore(search_sql.EmbeddedQuestions, EventStore):
         order = "DESC" if descending else "ASC"
         if not self._coverage.complete:
             column = _LISTING_SORT_COLUMNS[sort]
-            tie = "" if column == "stream_id" else f", stream_id {order}"
+            tie = f", stream_id {order}" if column == "sort_key" else f", sort_key {order}, stream_id {order}"
             rows = self._query(
                 f"SELECT stream_id, stream_type, events, first_version, version, first_time, last_time, catalogued "
                 f"FROM {self._listing()} WHERE {where} ORDER BY {column} {order}{tie} LIMIT ? OFFSET ?",
                 (*params, max(0, limit), max(0, offset)))
             return [self._listed(r) for r in rows]
-        column = _SORT_COLUMNS[sort]
-        tie = "" if column == "stream_id" else f", stream_id {order}"
+        column = self._sort_key if sort == "stream_id" else _SORT_COLUMNS[sort]
+        tie = f", stream_id {order}" if sort == "stream_id" else f", {self._sort_key} {order}, stream_id {order}"
         rows = self._query(
             f"SELECT stream_id, stream_type, version, first_time, last_time, {self._first} FROM streams WHERE {where} "
             f"ORDER BY {column} {order}{tie} LIMIT ? OFFSET ?",
@@ -627,8 +639,30 @@ def _moment(micros: Any) -> _dt.datetime | None:
         return None
 
 
-def _has_first_version(db: sqlite3.Connection) -> bool:
-    return any(column[1] == "first_version" for column in db.execute("PRAGMA table_info(streams)"))
+def _stream_columns(db: sqlite3.Connection) -> set[str]:
+    return {column[1] for column in db.execute("PRAGMA table_info(streams)")}
+
+
+def _natural_or_none(text: Any) -> str | None:
+    return natural_key(text) if isinstance(text, str) else None
+
+
+def _add_columns(db: sqlite3.Connection) -> None:
+    """Bring a store made by an earlier EventLens up to the columns of ``_SCHEMA`` (EventLens's own tables only)."""
+    columns = _stream_columns(db)
+    if not columns:  # a new file: _SCHEMA makes the table
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        if "first_version" not in columns:  # NULL for every stream: they all began at 1
+            db.execute("ALTER TABLE streams ADD COLUMN first_version INTEGER")
+        if "sort_key" not in columns:
+            db.execute("ALTER TABLE streams ADD COLUMN sort_key TEXT")
+            db.execute("UPDATE streams SET sort_key = natural_key(stream_id)")
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
 
 
 def _info(row: tuple) -> StreamInfo:

@@ -54,6 +54,7 @@ from store.layout import (
     stream_type_of,
 )
 from store.mongo import translate_errors
+from store.natural import natural_key
 from store.prefetch import prefetched
 from store.search import LayoutQuestions
 
@@ -474,9 +475,9 @@ class LayoutStore(LayoutQuestions, EventStore):
             return found
         entries = self._selected(type, match)
 
-        def key(e: _Entry) -> tuple:
-            value = getattr(e, sort)
-            return (value is None, value if value is not None else 0, e.stream_id)
+        def key(e: _Entry) -> tuple:  # ties, and the ids themselves, in natural order: account-2 before account-10
+            value = None if sort == "stream_id" else getattr(e, sort)
+            return (value is None, value if value is not None else 0, natural_key(e.stream_id), e.stream_id)
 
         entries.sort(key=key, reverse=descending)
         return [e.info() for e in entries[max(0, offset): max(0, offset) + max(0, limit)]]

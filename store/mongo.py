@@ -41,7 +41,6 @@ import dataclasses
 import datetime as _dt
 import logging
 import os
-import re
 import socket
 import struct
 import time
@@ -79,6 +78,7 @@ from model.freeze import LIST_TYPES, freeze_each
 from model.patterns import parse_pattern
 from model.ports import IndexBatch, PayloadBatch, STREAM_SORTS, Capabilities, CatalogueRebuild, Coverage, EventStore, StoreSize
 from store.codec import CODEC_OPTIONS, CodecError
+from store.natural import natural_key
 from store.search import MongoQuestions
 from store.packing import BsonPayloads, index_batch, raw_payload
 from store.uri import host_ports
@@ -239,6 +239,7 @@ class MongoStore(MongoQuestions, EventStore):
         self._snapshots: Collection = self._db["snapshots"]
         self._meta: Collection = self._db[META]
         self._indexed = False
+        self._all_keyed: bool | None = None
         self._listing_cache: tuple[Any, dict[str, Mapping[str, Any]]] | None = None
         try:
             with self._errors("connect"):
@@ -289,8 +290,10 @@ class MongoStore(MongoQuestions, EventStore):
             self._snapshots.create_index(
                 [("stream_id", ASCENDING), ("version", ASCENDING), ("reducer.name", ASCENDING),
                  ("reducer.fingerprint", ASCENDING)], unique=True, name="stream_version_reducer")
+            self._streams.create_index([("sort_key", ASCENDING), ("_id", ASCENDING)], name="sort_key_id")
             for field in ("stream_type", "version", "first_time", "last_time"):
-                self._streams.create_index([(field, ASCENDING), ("_id", ASCENDING)], name=f"{field}_id")
+                self._streams.create_index([(field, ASCENDING), ("sort_key", ASCENDING), ("_id", ASCENDING)],
+                                           name=f"{field}_sort_key_id")
             self._streams.create_index([("first_version", ASCENDING)], sparse=True, name="first_version")
         self._indexed = True
 
@@ -363,6 +366,7 @@ class MongoStore(MongoQuestions, EventStore):
     def refresh(self) -> None:
         """Check the catalogue against the events again and forget the stream list read from them."""
         self._listing_cache = None
+        self._all_keyed = None
         self._coverage, self._has_catalogue = self._check_coverage()
 
     def _trusts_heads(self) -> bool:
@@ -539,7 +543,7 @@ class MongoStore(MongoQuestions, EventStore):
         """Step 4, the commit point: move the head only if it is still where we read it."""
         if not exists:
             doc = {"_id": stream_id, "stream_type": kind, "version": new_version,
-                   "first_time": first_time, "last_time": last_time}
+                   "first_time": first_time, "last_time": last_time, "sort_key": natural_key(stream_id)}
             if first_version != 1:
                 doc["first_version"] = first_version
             try:
@@ -624,7 +628,8 @@ class MongoStore(MongoQuestions, EventStore):
             for stream_id, info in infos.items():
                 old = heads.get(stream_id)
                 wanted = {"stream_type": info.stream_type or (old or {}).get("stream_type") or "",
-                          "version": info.last_version, "first_time": info.first_time, "last_time": info.last_time}
+                          "version": info.last_version, "first_time": info.first_time, "last_time": info.last_time,
+                          "sort_key": natural_key(stream_id)}
                 if old is None:
                     try:
                         self._streams.insert_one({"_id": stream_id, **wanted, **_first_version(info)})
@@ -812,10 +817,32 @@ class MongoStore(MongoQuestions, EventStore):
             return [self._annotated(i, heads.get(i.stream_id)) for i in page]
         order = DESCENDING if descending else ASCENDING
         field = _SORT_FIELDS[sort]
-        keys = [(field, order)] + ([] if field == "_id" else [("_id", order)])
+        keys = ([] if field == "_id" else [(field, order)]) + [("sort_key", order), ("_id", order)]
         with self._errors("list streams"):
+            if not self._keyed():
+                return self._sorted_here(type, match, field, descending, offset, limit)
             docs = list(self._streams.find(self._filter(type, match)).sort(keys).skip(max(0, offset)).limit(limit))
         return [_info(d) for d in docs]
+
+    def _keyed(self) -> bool:
+        """Does every catalogue document carry its natural sort key? (Those of an earlier EventLens do not.)"""
+        if self._all_keyed is None:
+            self._all_keyed = self._streams.find_one({"sort_key": {"$exists": False}}, {"_id": 1}) is None
+        return self._all_keyed
+
+    def _sorted_here(self, type, match, field, descending, offset, limit) -> list[StreamInfo]:
+        """A page in natural order from a catalogue without sort keys: every match read and sorted here."""
+        docs = list(self._streams.find(self._filter(type, match)))
+
+        def key(doc):
+            value = doc.get(field) if field != "_id" else None
+            return (value is None, value if value is not None else 0, natural_key(str(doc["_id"])), str(doc["_id"]))
+
+        try:
+            docs.sort(key=key, reverse=descending)
+        except TypeError:  # values of mixed types another writer left: the id order alone
+            docs.sort(key=lambda d: key(d)[2:], reverse=descending)
+        return [_info(d) for d in docs[max(0, offset): max(0, offset) + limit]]
 
     def count_streams(self, *, type: str | None = None, match: str | None = None) -> int:
         if not self._coverage.complete:

@@ -95,7 +95,8 @@ def test_indexes_are_created_on_first_write(mongo_store, mongo_client):
     assert events["stream_version"]["unique"] is True
     assert "stream_time" in events
     assert db.snapshots.index_information()["stream_version_reducer"]["unique"] is True
-    assert {"stream_type_id", "version_id", "first_time_id", "last_time_id"} <= set(db.streams.index_information())
+    assert {"sort_key_id", "stream_type_sort_key_id", "version_sort_key_id", "first_time_sort_key_id",
+            "last_time_sort_key_id"} <= set(db.streams.index_information())
 
 
 def test_read_only_writes_nothing_to_the_server(mongo_uri, mongo_db_name, mongo_client):

@@ -66,6 +66,15 @@ class OtherWriterContract:
             assert store.version_at("user-1", minute(2.5)) == 2 and store.version_at("user-1", minute(0)) == 0
             assert catalogue_problem(store.stream("user-1")) is None  # no catalogue at all: said once, above
 
+    def test_streams_read_from_the_events_list_in_natural_order(self, app):
+        for stream_id in ("user-10", "user-9", "user-100", "user-1"):
+            app.write(stream_id, "user", range(1, 2))
+        with app.open(read_only=True) as store:
+            assert not store.coverage().complete
+            assert [i.stream_id for i in store.streams()] == ["user-1", "user-9", "user-10", "user-100"]
+            assert [i.stream_id for i in store.streams(sort="events", descending=True, limit=2)] == ["user-100",
+                                                                                                   "user-10"]
+
     def test_events_another_writer_appends_above_a_catalogued_head_are_shown(self, app):
         with app.open(create=True) as store:
             store.append("acct-1", [NewEvent("Opened", {"n": 1}, {}, minute(0.5)),
