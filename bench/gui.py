@@ -1,6 +1,9 @@
 """The GUI offscreen: open a stream in the real main window, time the drawn timeline and the whole load, scrub.
 
 Run: ``QT_QPA_PLATFORM=offscreen python -m bench.gui URI DB STREAM EVENTS`` prints one JSON line.
+With ``BENCH_STALLS=1`` the worst stalls go to stderr; with ``BENCH_SAMPLE=1`` a thread also samples
+the UI thread's stack every millisecond while the stream opens, and each stall over 40 ms is printed
+with the functions it spent its samples in (the sampler takes the GIL too: the stalls grow a little).
 """
 from __future__ import annotations
 
@@ -55,6 +58,50 @@ class StallProbe:
         return sorted(self.gaps, reverse=True)[:n]
 
 
+class StackSampler:
+    """Samples one thread's Python stack every millisecond from another thread: where a stall went."""
+
+    def __init__(self, thread_id: int) -> None:
+        import threading
+
+        self.thread_id = thread_id
+        self.samples: list[tuple[float, tuple[str, ...]]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._start = 0.0
+
+    def start(self) -> None:
+        self._start = time.perf_counter()
+        self._thread.start()
+
+    def _run(self) -> None:
+        root = str(Path(__file__).resolve().parent.parent)
+        while not self._stop.wait(0.001):
+            frame = sys._current_frames().get(self.thread_id)
+            stack = []
+            while frame is not None:
+                code = frame.f_code
+                if code.co_filename.startswith(root):
+                    stack.append(f"{Path(code.co_filename).stem}.{code.co_name}:{frame.f_lineno}")
+                frame = frame.f_back
+            self.samples.append((time.perf_counter() - self._start, tuple(stack)))
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def report(self, gaps: list[tuple[float, float]], over_ms: float = 40.0) -> None:
+        from collections import Counter
+
+        for gap, ended in sorted(g for g in gaps if g[0] > over_ms):
+            begun = ended - gap / 1000
+            inside = [stack for t, stack in self.samples if begun <= t <= ended]
+            counts = Counter(frame for stack in inside for frame in dict.fromkeys(stack[:6]))
+            print(f"stall {gap:.1f} ms ending at {ended:.2f} s, {len(inside)} samples:", file=sys.stderr)
+            for frame, n in counts.most_common(10):
+                print(f"    {n:4d}  {frame}", file=sys.stderr)
+
+
 def _wait(app, done, what: str) -> None:
     deadline = time.monotonic() + TIMEOUT_S
     while not done():
@@ -90,7 +137,15 @@ def measure(uri: str, db: str, stream_id: str, events: int) -> dict:
 
     timeline = window.timeline
     probe = StallProbe()
+    sampler = None
+    if os.environ.get("BENCH_SAMPLE"):
+        import threading
+
+        sampler = StackSampler(threading.main_thread().ident)
     probe.start()
+    if sampler is not None:
+        sampler._start = probe._start
+        sampler.start()
     started = time.perf_counter()
     stream = window.open_stream(stream_id)
 
@@ -109,6 +164,9 @@ def measure(uri: str, db: str, stream_id: str, events: int) -> dict:
     drawn = outcome["drawn"] - started
     probe.stop()
     stalls = probe.worst()
+    if sampler is not None:
+        sampler.stop()
+        sampler.report(probe.gaps)
     if os.environ.get("BENCH_STALLS"):
         print("worst stalls (ms, at s):", [(round(g, 1), round(t, 2)) for g, t in stalls], file=sys.stderr)
 
