@@ -188,7 +188,7 @@ def as_of(path: Path, rounds: int = 2) -> list[Row]:
             runs[mode].append(json.loads(done.stdout.strip().splitlines()[-1]))
             log(f"  as-of {mode}: {runs[mode][-1]}")
     seq, par = (min(runs[m], key=lambda r: r["seconds"]) for m in ("sequential", "parallel"))
-    assert seq["rows"] == par["rows"] == 100_000 and seq["balance_sum"] == par["balance_sum"], facts
+    assert seq["rows"] == par["rows"] == 100_000 and seq["balance_sum"] == par["balance_sum"], (seq, par)
     where = "embedded (SQLite)"
     ratio = seq["seconds"] / par["seconds"]
     return [

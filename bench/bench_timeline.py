@@ -23,7 +23,8 @@ from PySide6.QtGui import QMouseEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from ui.gui.timeline import TimelineWidget  # noqa: E402
-from ui.session.timeline import Columns, TimelineModel, code_types  # noqa: E402
+from ui.session.timeline import TimelineModel  # noqa: E402
+from ui.session.timeline_columns import Columns, code_types  # noqa: E402
 
 TYPES = ["AccountOpened", "FundsDeposited", "FundsWithdrawn", "TransferSent", "TransferReceived"]
 STEPS = 200

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from model.errors import EventLensError
-from ui.session.timeline import (MAX_EXACT_POINTS, OTHER, Columns, TimelineModel, code_types, concat_types,
-                                 make_columns, time_ticks, version_ticks)
+from ui.session.ticks import time_ticks, version_ticks
+from ui.session.timeline import MAX_EXACT_POINTS, OTHER, TimelineModel
+from ui.session.timeline_columns import Columns, code_types, concat_types, make_columns
 
 T0 = 1_700_000_000.0
 

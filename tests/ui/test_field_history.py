@@ -7,7 +7,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from model.event import Event
-from model.field_history import field_history, MISSING, FieldChange
+from model.field_history import FieldChange, field_history
 from model.reducer import default_reducer
 from model.loaded import LoadedStream
 from ui.gui.field_history import ABSENT_TEXT, FieldHistoryPanel, value_text

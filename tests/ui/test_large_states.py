@@ -7,7 +7,8 @@ from PySide6.QtWidgets import QApplication
 
 from model.diff import diff
 from model.freeze import FrozenList, FrozenMap
-from ui.gui.state_view import CELL_CHARS, StateView, ValueDialog
+from ui.gui.state_model import CELL_CHARS
+from ui.gui.state_view import StateView, ValueDialog
 
 
 def made(model) -> int:

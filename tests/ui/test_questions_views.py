@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt
 from model.freeze import thaw
 from model.reconstruct import reconstruct
 from model.reducer import default_reducer
-from tests.ui.conftest import DEMO_EVENTS, DEMO_STREAMS, LOAD_TIMEOUT_MS, connect
+from tests.ui.conftest import DEMO_STREAMS, LOAD_TIMEOUT_MS, connect
 
 TIMEOUT = LOAD_TIMEOUT_MS
 

@@ -10,7 +10,8 @@ from PySide6.QtWidgets import QApplication
 
 from model.errors import EventLensError
 from ui.gui.timeline import PALETTE, TimeAxis, TimelineWidget, type_colour
-from ui.session.timeline import TimelineModel, make_columns
+from ui.session.timeline import TimelineModel
+from ui.session.timeline_columns import make_columns
 
 pg.setConfigOption("mouseRateLimit", -1)  # deliver every move, as pyqtgraph's own tests do
 

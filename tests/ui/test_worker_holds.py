@@ -6,7 +6,8 @@ from PySide6.QtWidgets import QWidget
 
 from tests.ui.conftest import connect, open_stream
 from ui.gui.paint_hold import HOLD_MS
-from ui.session.timeline import TimelineModel, make_columns
+from ui.session.timeline import TimelineModel
+from ui.session.timeline_columns import make_columns
 
 
 class PaintProbe(QWidget):

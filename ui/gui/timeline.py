@@ -20,7 +20,8 @@ from PySide6.QtWidgets import QGraphicsItem, QLabel, QSizePolicy, QVBoxLayout, Q
 
 from model.errors import EventLensError
 from ui.session.text import number
-from ui.session.timeline import Drawing, TimelineModel, time_ticks, version_ticks
+from ui.session.ticks import time_ticks, version_ticks
+from ui.session.timeline import Drawing, TimelineModel
 
 #: Colours that read on light and dark backgrounds; a type keeps its colour across streams.
 PALETTE = (

@@ -27,7 +27,8 @@ from model.reducer import Reducer
 from ui.session.jobs import Job, Runner, Task
 from ui.session.signals import Signal
 from ui.session.text import first_line, number, parse_moment, time_text
-from ui.session.timeline import CodedTypes, Columns, TimelineModel, columns_of
+from ui.session.timeline import TimelineModel
+from ui.session.timeline_columns import CodedTypes, Columns, columns_of
 
 #: Index rows per read: a column query of this many takes tens of milliseconds.
 INDEX_BATCH = 50_000

@@ -1,8 +1,9 @@
-"""The timeline's model: a stream's events as columns, what to draw for a range, the view and its ticks.
+"""The timeline's model: a stream's events as columns, what to draw for a range, the view.
 
 Plain Python and numpy, no Qt: the window's pyqtgraph view (``ui.gui.timeline``) only draws
-what this model computes, and the worker builds the columns of each batch (``columns_of``),
-so the UI thread never walks the events.
+what this model computes, and the worker builds the columns of each batch
+(``ui.session.timeline_columns.columns_of``), so the UI thread never walks the events. The
+axis ticks are ``ui.session.ticks``.
 
 What is drawn is always computed for the range shown: few visible events come back one by
 one; more are counted per pixel column and type (``Drawing.density``), so a burst and a lull
@@ -12,130 +13,26 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 
 from model.errors import EventLensError
-from model.event import Event
+from ui.session.ticks import format_time
+from ui.session.timeline_columns import MAX_TYPES, CodedTypes, Columns, Growable
 
 AXES = ("version", "time")
 #: Up to this many visible events are drawn one by one; more are drawn as counts per pixel column.
 MAX_EXACT_POINTS = 4000
 #: The most rows the timeline shows; rarer types share an "other" row beyond it.
 OTHER = "other"
-_INT16_MAX = int(np.iinfo(np.int16).max)
-UTC = timezone.utc
-
-
-# -- columns -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CodedTypes:
-    """Event types as small integers, ``names[codes[i]]`` being event i's type."""
-
-    names: tuple[str, ...]
-    codes: np.ndarray  # int16
-
-    def __len__(self) -> int:
-        return len(self.codes)
-
-
-def code_types(types: Sequence[str]) -> CodedTypes:
-    """The types coded in order of first appearance."""
-    names = tuple(dict.fromkeys(types))
-    if len(names) > _INT16_MAX:
-        raise EventLensError(f"timeline: more than {_INT16_MAX} event types")
-    lookup = {name: i for i, name in enumerate(names)}
-    return CodedTypes(names, np.fromiter(map(lookup.__getitem__, types), dtype=np.int16, count=len(types)))
-
-
-def concat_types(parts: Sequence[CodedTypes]) -> CodedTypes:
-    """Several batches' coded types as one (their names merged in order of first appearance)."""
-    names = tuple(dict.fromkeys(name for part in parts for name in part.names))
-    lookup = {name: i for i, name in enumerate(names)}
-    codes = [np.array([lookup[n] for n in part.names], dtype=np.int16)[part.codes] for part in parts if len(part)]
-    return CodedTypes(names, np.concatenate(codes) if codes else np.empty(0, np.int16))
-
-
-@dataclass(frozen=True)
-class Columns:
-    """One batch of the timeline's columns: versions, epoch seconds (NaN: no time) and coded types."""
-
-    versions: np.ndarray
-    times: np.ndarray
-    types: CodedTypes
-
-    def __post_init__(self) -> None:
-        if not (len(self.versions) == len(self.times) == len(self.types)):
-            raise EventLensError(f"timeline: {len(self.versions)} versions, {len(self.times)} times and "
-                                 f"{len(self.types)} types do not match")
-
-    def __len__(self) -> int:
-        return len(self.versions)
-
-    @staticmethod
-    def join(parts: Sequence["Columns"]) -> "Columns":
-        """Several batches' columns as one."""
-        if len(parts) == 1:
-            return parts[0]
-        return Columns(np.concatenate([p.versions for p in parts]) if parts else np.empty(0, np.int64),
-                       np.concatenate([p.times for p in parts]) if parts else np.empty(0),
-                       concat_types(parts and [p.types for p in parts]))
-
-
-def _seconds(moment: object) -> float:
-    try:
-        return moment.timestamp()  # type: ignore[union-attr]
-    except (AttributeError, TypeError, ValueError, OverflowError):
-        return math.nan  # no time, or one that is not a time: the event still has its version
-
-
-def columns_of(events: Sequence[Event]) -> Columns:
-    """The timeline's columns of these events (a Python pass over them: run it in the worker)."""
-    versions = np.fromiter((e.version for e in events), dtype=np.int64, count=len(events))
-    times = np.fromiter((_seconds(e.time) for e in events), dtype=np.float64, count=len(events))
-    return Columns(versions, times, code_types([e.type for e in events]))
-
-
-def make_columns(versions: Iterable[int], times: Iterable[float], types: Sequence[str]) -> Columns:
-    """Columns from plain sequences (tests, exports)."""
-    return Columns(np.asarray(list(versions), dtype=np.int64), np.asarray(list(times), dtype=np.float64),
-                   code_types(list(types)))
-
-
-class _Growable:
-    """A numpy array that grows in place: appending costs amortised O(appended)."""
-
-    def __init__(self, dtype: type) -> None:
-        self._array = np.empty(0, dtype)
-        self.n = 0
-
-    def reserve(self, size: int) -> None:
-        if size > len(self._array):
-            grown = np.empty(size, self._array.dtype)
-            grown[: self.n] = self._array[: self.n]
-            self._array = grown
-
-    def extend(self, values: np.ndarray) -> None:
-        need = self.n + len(values)
-        if need > len(self._array):
-            self.reserve(max(need, 2 * len(self._array), 256))
-        self._array[self.n : need] = values
-        self.n = need
-
-    @property
-    def values(self) -> np.ndarray:
-        return self._array[: self.n]
 
 
 class _Row:
     """One type's events in stream order: their positions in the columns."""
 
     def __init__(self) -> None:
-        self.index = _Growable(np.int64)
+        self.index = Growable(np.int64)
 
 
 # -- what to draw ----------------------------------------------------------------------------------
@@ -186,10 +83,10 @@ class TimelineModel:
         self.axis = "version"
         self.names: list[str] = []
         self._lookup: dict[str, int] = {}
-        self._versions = _Growable(np.int64)
-        self._xversions = _Growable(np.float64)  # versions as float: no int-to-float conversion per search
-        self._times = _Growable(np.float64)
-        self._codes = _Growable(np.int16)
+        self._versions = Growable(np.int64)
+        self._xversions = Growable(np.float64)  # versions as float: no int-to-float conversion per search
+        self._times = Growable(np.float64)
+        self._codes = Growable(np.int16)
         self._rows: list[_Row] = []
         self._times_ascending = True
         self._any_time = False
@@ -245,8 +142,8 @@ class TimelineModel:
 
     def _encode(self, coded: CodedTypes) -> np.ndarray:
         new = [name for name in coded.names if name not in self._lookup]
-        if len(self.names) + len(new) > _INT16_MAX:
-            raise EventLensError(f"timeline: more than {_INT16_MAX} event types")
+        if len(self.names) + len(new) > MAX_TYPES:
+            raise EventLensError(f"timeline: more than {MAX_TYPES} event types")
         for name in new:
             self._lookup[name] = len(self.names)
             self.names.append(name)
@@ -549,115 +446,3 @@ class TimelineModel:
             x, index = x[first], index[first]
         _, row_of = self.display_rows()
         return x, self.versions[index], row_of[self.codes[index].astype(np.int64)]
-
-
-# -- ticks -------------------------------------------------------------------------------------------
-
-
-def version_ticks(x0: float, x1: float, most: int) -> list[int]:
-    """Whole-number version ticks between x0 and x1, at most ``most`` of them, on a 1-2-5 step."""
-    if not (math.isfinite(x0) and math.isfinite(x1)) or x1 < x0 or most < 1:
-        return []
-    span = max(x1 - x0, 1.0)
-    step = 1
-    for power in range(0, 19):
-        for factor in (1, 2, 5):
-            step = factor * 10**power
-            if span / step <= most:
-                break
-        else:
-            continue
-        break
-    first = math.ceil(x0 / step) * step
-    return [v for v in range(int(first), int(math.floor(x1)) + 1, step) if v >= 1]
-
-
-_UNITS = (  # (seconds of a step, label kind)
-    (1, "second"), (2, "second"), (5, "second"), (15, "second"), (30, "second"),
-    (60, "minute"), (120, "minute"), (300, "minute"), (900, "minute"), (1800, "minute"),
-    (3600, "hour"), (7200, "hour"), (3 * 3600, "hour"), (6 * 3600, "hour"), (12 * 3600, "hour"),
-    (86400, "day"), (2 * 86400, "day"), (7 * 86400, "day"), (14 * 86400, "day"),
-)
-_MONTH_STEPS = (1, 2, 3, 6)
-_YEAR_STEPS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
-
-
-def time_ticks(x0: float, x1: float, most: int) -> list[tuple[float, str]]:
-    """UTC ticks between epoch seconds x0 and x1 with labels that carry the context the range needs.
-
-    The first tick names the full date; later ticks name what changed (the month and year when
-    they change, the day on hour ticks), so a reader never meets a bare day number.
-    """
-    if not (math.isfinite(x0) and math.isfinite(x1)) or x1 <= x0 or most < 1:
-        return []
-    span = x1 - x0
-    moments: list[datetime] = []
-    kind = "year"
-    for seconds, unit in _UNITS:
-        if span / seconds <= most:
-            kind = unit
-            start = math.ceil(x0 / seconds) * seconds
-            if unit == "day" and seconds >= 7 * 86400:
-                start = math.ceil(x0 / 86400) * 86400  # weeks from a day boundary
-            moments = [_utc(t) for t in np.arange(start, x1 + 1e-9, seconds)]
-            break
-    else:
-        first, last = _utc(x0), _utc(x1)
-        months = (last.year - first.year) * 12 + last.month - first.month + 1
-        step = next((m for m in _MONTH_STEPS if months / m <= most), None)
-        if step is not None:
-            kind = "month"
-            moments = _month_starts(first, last, step)
-        else:
-            years = last.year - first.year + 1
-            step = next((y for y in _YEAR_STEPS if years / y <= most), _YEAR_STEPS[-1])
-            moments = [datetime(y, 1, 1, tzinfo=UTC) for y in range((first.year + step - 1) // step * step,
-                                                                    last.year + 1, step) if y >= 1]
-    ticks = []
-    previous: datetime | None = None
-    for moment in moments:
-        value = moment.timestamp()
-        if value < x0 - 1e-6 or value > x1 + 1e-6:
-            continue
-        ticks.append((value, _tick_label(moment, previous, kind)))
-        previous = moment
-    return ticks
-
-
-def _utc(seconds: float) -> datetime:
-    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=float(seconds))
-
-
-def _month_starts(first: datetime, last: datetime, step: int) -> list[datetime]:
-    index = first.year * 12 + first.month - 1
-    if first.day != 1 or first.hour or first.minute or first.second:
-        index += 1
-    index = (index + step - 1) // step * step
-    out = []
-    while index <= last.year * 12 + last.month - 1:
-        out.append(datetime(index // 12, index % 12 + 1, 1, tzinfo=UTC))
-        index += step
-    return out
-
-
-def _tick_label(moment: datetime, previous: datetime | None, kind: str) -> str:
-    if kind == "year":
-        return f"{moment.year}"
-    if kind == "month":
-        return moment.strftime("%b %Y") if previous is None or previous.year != moment.year else moment.strftime("%b")
-    new_year = previous is None or previous.year != moment.year
-    date = moment.strftime("%Y-%m-%d") if new_year else moment.strftime("%b %d")
-    if kind == "day":
-        return date
-    clock = moment.strftime("%H:%M:%S" if kind == "second" else "%H:%M")
-    if previous is None or previous.date() != moment.date():
-        return f"{date} {clock}"
-    return clock
-
-
-def format_time(seconds: float) -> str:
-    """Epoch seconds as a UTC time for labels."""
-    try:
-        return _utc(seconds).strftime("%Y-%m-%d %H:%M:%S UTC")
-    except (OverflowError, OSError, ValueError):
-        return "?"
