@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, Qt, Signal
 from PySide6.QtGui import QBrush
-from PySide6.QtWidgets import (QAbstractItemView, QApplication, QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QHeaderView,
-                               QLabel, QLineEdit, QPushButton, QTableView, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit,
+                               QPushButton, QVBoxLayout, QWidget)
 
 from model.errors import EventLensError
-from ui.gui.columns import fit_columns, fixed_rows
+from ui.gui.columns import row_table
 from ui.gui.theme import banner_colors
 from ui.session.asof import AsOfResults, as_of_of, cell_text, foot_text
 from ui.session.export import compact
@@ -128,17 +128,7 @@ class AsOfView(QWidget):
         self.foot.setWordWrap(True)
         self.foot.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.model = AsOfTableModel(self)
-        self.table = QTableView()
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.verticalHeader().hide()
-        self.table.setWordWrap(False)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        fm = self.fontMetrics()
-        self.table.horizontalHeader().setDefaultSectionSize(fm.averageCharWidth() * 16)
-        fit_columns(self.table.horizontalHeader(), ("account-000000", "1,000,000", "2024-01-01 00:00:00"), FIXED)
-        fixed_rows(self.table.verticalHeader())
+        self.table = row_table(self.model, ("account-000000", "1,000,000", "2024-01-01 00:00:00"), FIXED, 16)
 
         top = QHBoxLayout()
         top.addWidget(QLabel("As of"))

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from PySide6.QtGui import QFontMetrics
-from PySide6.QtWidgets import QHeaderView
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
 
 def fit_columns(header: QHeaderView, samples: tuple[str, ...], headings: tuple[str, ...] = ()) -> None:
@@ -24,3 +24,21 @@ def fixed_rows(header: QHeaderView) -> None:
     fm = QFontMetrics(header.parentWidget().font() if header.parentWidget() else header.font())
     header.setDefaultSectionSize(fm.height() + fm.height() // 3)
     header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+
+
+def row_table(model, samples: tuple[str, ...], headings: tuple[str, ...], other_chars: int = 0) -> QTableView:
+    """A table of results a row at a time: one row selected whole, no row numbers, no wrapping.
+
+    Columns past the samples are ``other_chars`` average characters wide, when given."""
+    table = QTableView()
+    table.setModel(model)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    table.verticalHeader().hide()
+    table.setWordWrap(False)
+    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    if other_chars:
+        table.horizontalHeader().setDefaultSectionSize(table.fontMetrics().averageCharWidth() * other_chars)
+    fit_columns(table.horizontalHeader(), samples, headings)
+    fixed_rows(table.verticalHeader())
+    return table

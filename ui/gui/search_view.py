@@ -6,11 +6,10 @@ page; activating a row opens its stream at that version (``openRequested``).
 from __future__ import annotations
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, Qt, Signal
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFormLayout, QHBoxLayout, QHeaderView, QLabel,
-                               QLineEdit, QPushButton, QTableView, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget)
 
 from model.errors import UsageError
-from ui.gui.columns import fit_columns, fixed_rows
+from ui.gui.columns import row_table
 from ui.session.export import compact
 from ui.session.search import SearchResults, search_of
 from ui.session.text import number, one_line, plural, time_text
@@ -113,17 +112,9 @@ class SearchView(QWidget):
         self.note.setWordWrap(True)
         self.note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.model = SearchTableModel(self)
-        self.table = QTableView()
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.verticalHeader().hide()
-        self.table.setWordWrap(False)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
-        fit_columns(header, ("2024-01-01 00:00:00", "account-000000", "1,000,000", "TransferReceived"), COLUMNS)
-        fixed_rows(self.table.verticalHeader())
+        self.table = row_table(self.model, ("2024-01-01 00:00:00", "account-000000", "1,000,000", "TransferReceived"),
+                               COLUMNS)
+        self.table.horizontalHeader().setStretchLastSection(True)
 
         form = QFormLayout()
         first = QHBoxLayout()
