@@ -24,9 +24,9 @@ _GLOB_CHARS = frozenset("*?[")
 
 @dataclass(frozen=True, slots=True)
 class Pattern:
-    """A parsed pattern: its ``kind``, the ``text`` typed, and the regular expression it means."""
+    """A parsed pattern: its ``syntax`` (substring, glob or regex), the ``text`` typed, and the regular expression it means."""
 
-    kind: str
+    syntax: str
     text: str
     regex: str  # Python syntax, kept to what MongoDB's and FerretDB's engines read alike
     ignore_case: bool
@@ -39,7 +39,7 @@ class Pattern:
 
     def literal_prefix(self) -> str:
         """A prefix every match starts with (globs only; "" when there is none): lets a store seek to it."""
-        if self.kind != GLOB:
+        if self.syntax != GLOB:
             return ""
         out = []
         for ch in self.text:

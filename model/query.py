@@ -12,7 +12,7 @@ comparison, element, array and logic operators are accepted (:data:`OPERATORS`);
 any operator not in the list. Every refusal is a one-line :class:`UsageError` naming the problem.
 
 Matching follows MongoDB's rules: a path walks into arrays (``data.items.sku`` matches when any
-item has it), comparisons only compare values of one kind (numbers with numbers, text with text,
+item has it), comparisons only compare values of one class (numbers with numbers, text with text,
 times with times), ``{"f": null}`` matches a missing field, ``$ne``/``$nin`` match it too.
 Moments are written as ISO-8601 text for ``time`` (``{"time": {"$gte": "2024-03-01"}}``) and as
 ``{"$date": "…"}`` anywhere.
@@ -332,7 +332,7 @@ def _candidates(found: list[Any]) -> list[Any]:
     return out
 
 
-def _kind(value: Any) -> str:
+def _value_class(value: Any) -> str:
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -362,10 +362,10 @@ def _plain(value: Any) -> Any:
 
 def _equal(a: Any, b: Any) -> bool:
     a, b = _plain(a), _plain(b)
-    kind = _kind(a)
-    if kind != _kind(b):
+    value_class = _value_class(a)
+    if value_class != _value_class(b):
         return False
-    if kind == "date":
+    if value_class == "date":
         return _aware(a) == _aware(b)
     return a == b
 
@@ -375,12 +375,12 @@ def _aware(moment: datetime) -> datetime:
 
 
 def _order(a: Any, b: Any) -> int | None:
-    """-1, 0 or 1 when ``a`` and ``b`` are of one comparable kind, else None."""
+    """-1, 0 or 1 when ``a`` and ``b`` are of one comparable class, else None."""
     a, b = _plain(a), _plain(b)
-    kind = _kind(a)
-    if kind != _kind(b) or kind not in ("number", "text", "date", "bool"):
+    value_class = _value_class(a)
+    if value_class != _value_class(b) or value_class not in ("number", "text", "date", "bool"):
         return None
-    if kind == "date":
+    if value_class == "date":
         a, b = _aware(a), _aware(b)
     return (a > b) - (a < b)
 

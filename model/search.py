@@ -91,4 +91,4 @@ class Search:
 
 
 def _is_regex(text: str) -> bool:
-    return parse_pattern(text, "event type pattern").kind == REGEX
+    return parse_pattern(text, "event type pattern").syntax == REGEX

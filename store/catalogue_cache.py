@@ -218,8 +218,8 @@ def _row_of(entry: Any) -> tuple:
 
 
 def _info(row: Sequence[Any]) -> StreamInfo:
-    sid, kind, events, first, last, t0, t1 = row
-    return StreamInfo(sid, kind, events, first, last, moment(t0), moment(t1))
+    sid, stream_type, events, first, last, t0, t1 = row
+    return StreamInfo(sid, stream_type, events, first, last, moment(t0), moment(t1))
 
 
 class CacheUnreadable(Exception):

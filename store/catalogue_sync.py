@@ -72,9 +72,9 @@ def id_kind(value: Any) -> str:
     return ""
 
 
-def window_start(kind: str, newest: Any) -> Any:
+def window_start(id_type: str, newest: Any) -> Any:
     """The lowest ``_id`` a document written after ``newest`` may still carry."""
-    if kind == "objectid":
+    if id_type == "objectid":
         return ObjectId.from_datetime(newest.generation_time - SLACK)
     return newest - SEQUENCE_SLACK
 
@@ -93,11 +93,11 @@ class Outcome:
 class _Watch:
     """Per document of a scan: counting, progress, cancellation, the ``_id``s to remember."""
 
-    def __init__(self, sync: "Sync", name: str, known: set[Any] | None = None, kind: str | None = None):
+    def __init__(self, sync: "Sync", name: str, known: set[Any] | None = None, id_type: str | None = None):
         self.sync, self.name = sync, name
         self.known = known or set()
         self.docs = 0
-        self.kind = kind  # None: not known yet; "": mixed or not increasing
+        self.id_type = id_type  # None: not known yet; "": mixed or not increasing
         self.newest: Any = None
         self.ids: dict[Any, None] = {}  # ids near the newest (pruned as it moves on)
         self._pruned_at: Any = None
@@ -108,12 +108,12 @@ class _Watch:
             return False  # counted by the last build or refresh
         self.docs += 1
         self.sync.tick()
-        kind = id_kind(ident)
-        if self.kind is None:
-            self.kind = kind
-        elif kind != self.kind:
-            self.kind = ""
-        if self.kind:
+        id_type = id_kind(ident)
+        if self.id_type is None:
+            self.id_type = id_type
+        elif id_type != self.id_type:
+            self.id_type = ""
+        if self.id_type:
             if self.newest is None or ident > self.newest:
                 self.newest = ident
             self.ids[ident] = None
@@ -122,17 +122,17 @@ class _Watch:
         return True
 
     def _prune(self) -> None:
-        if not self.kind or self.newest is None or self.newest == self._pruned_at:
+        if not self.id_type or self.newest is None or self.newest == self._pruned_at:
             return
-        bound = window_start(self.kind, self.newest)
+        bound = window_start(self.id_type, self.newest)
         self.ids = {i: None for i in self.ids if not i < bound}
         self._pruned_at = self.newest
 
     def window(self) -> tuple[set[Any], Any]:
         """The ids to remember (those of the last stretch) and the start of that stretch."""
-        if not self.kind or self.newest is None:
+        if not self.id_type or self.newest is None:
             return set(), None
-        bound = window_start(self.kind, self.newest)
+        bound = window_start(self.id_type, self.newest)
         return {i for i in self.ids if not i < bound}, bound
 
 
@@ -247,19 +247,19 @@ class Sync:
             build.merge(entries.values())
             self.read += docs
             return {"kind": "", "max": None, "docs": docs}, set()
-        kind = next(iter(kinds))
-        bound = window_start(kind, ends[1]["_id"])
+        id_type = next(iter(kinds))
+        bound = window_start(id_type, ends[1]["_id"])
         self.store._grouped(name, entries, extra={"_id": {"$lt": bound}})
         docs = sum(e.events for e in entries.values())
         self.read += docs
         build.merge(entries.values())
         entries = {}
-        watch = _Watch(self, name, kind=kind)
+        watch = _Watch(self, name, id_type=id_type)
         self.store._scanned(name, entries, extra={"_id": {"$gte": bound}}, observe=watch)
         build.merge(entries.values())
         ids, _ = watch.window()
         newest = watch.newest if watch.newest is not None else ends[1]["_id"]
-        return {"kind": watch.kind if watch.docs else kind, "max": newest, "docs": docs + watch.docs}, ids
+        return {"kind": watch.id_type if watch.docs else id_type, "max": newest, "docs": docs + watch.docs}, ids
 
     def _scanned(self, name: str, build: Build) -> tuple[dict[str, Any], set[Any]]:
         entries: dict[str, _Entry] = {}
@@ -276,7 +276,7 @@ class Sync:
         self.store._scanned(name, entries, observe=observe, counters=counters if spec.version == "none" else None)
         build.merge(entries.values())
         ids, _ = watch.window()
-        return {"kind": watch.kind or "", "max": watch.newest, "docs": watch.docs}, ids
+        return {"kind": watch.id_type or "", "max": watch.newest, "docs": watch.docs}, ids
 
     def refresh(self, meta: Meta, *, quick: bool) -> Outcome:
         store = self.store
@@ -306,29 +306,29 @@ class Sync:
             info = collections[name]
             if self.metadata_counts and counts[name] == info.get("total"):
                 continue  # nothing written there since the last look
-            kind, newest = info.get("kind", ""), info.get("max")
+            id_type, newest = info.get("kind", ""), info.get("max")
             if newest is None:
                 # an empty collection when last seen: everything in it is new
                 known: set[Any] = set()
                 extra: dict[str, Any] | None = None
             else:
                 known = self.cache.recent(name)
-                extra = {"_id": {"$gte": window_start(kind, newest)}}
+                extra = {"_id": {"$gte": window_start(id_type, newest)}}
             before = self.expected(name)
             counters = _CachedCounters(self.cache) if spec.version == "none" else None
-            watch = _Watch(self, name, known=known, kind=kind or None)
+            watch = _Watch(self, name, known=known, id_type=id_type or None)
             store._scanned(name, entries, extra=extra, observe=watch, counters=counters)
             docs = int(info.get("docs", 0)) + watch.docs
             # more than counted before: the rest must have come while reading (else they were missed)
             after = self.expected(name) if docs != before else docs
-            if not before <= docs <= after or (watch.docs and not watch.kind):
+            if not before <= docs <= after or (watch.docs and not watch.id_type):
                 return self._rebuilt("documents changed below the newest one read")
             if watch.newest is not None and (newest is None or watch.newest > newest):
                 newest = watch.newest
             ids, _ = watch.window()
-            bound = window_start(watch.kind or kind, newest) if newest is not None and (watch.kind or kind) else None
+            bound = window_start(watch.id_type or id_type, newest) if newest is not None and (watch.id_type or id_type) else None
             recent[name] = ({i for i in ids if bound is None or not i < bound}, bound)
-            info.update(kind=watch.kind or kind, max=newest, docs=docs, total=counts[name])
+            info.update(kind=watch.id_type or id_type, max=newest, docs=docs, total=counts[name])
         meta = Meta(built_at=meta.built_at, refreshed_at=started, incremental=True, collections=collections)
         self.cache.apply(entries.values(), meta, recent)
         return Outcome(changed=bool(entries), documents=self.read)

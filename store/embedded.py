@@ -291,7 +291,7 @@ class EmbeddedStore(search_sql.EmbeddedQuestions, EventStore):
                             "(SELECT min(recorded_at) FROM events WHERE stream_id = ?1), "
                             "(SELECT min(version) FROM events WHERE stream_id = ?1)", (stream_id,)).fetchone()
                         first_version = lowest if lowest != 1 else None
-                    kind = (head[1] if head and head[1] else None) or foreign_type or stream_type
+                    resolved_type = (head[1] if head and head[1] else None) or foreign_type or stream_type
                     # A store written before the catalogue counted itself: count it once, as it stands.
                     db.execute("INSERT OR IGNORE INTO eventlens_meta VALUES (?, (SELECT coalesce(sum(version - "
                                "coalesce(first_version, 1) + 1), 0) FROM streams))", (_CATALOGUED_EVENTS,))
@@ -300,7 +300,7 @@ class EmbeddedStore(search_sql.EmbeddedQuestions, EventStore):
                     db.executemany(
                         "INSERT INTO events (stream_id, version, type, data, metadata, recorded_at, stream_type) "
                         "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        [row + (kind,) for row in rows],
+                        [row + (resolved_type,) for row in rows],
                     )
                     search_sql.index_correlations(db, stream_id, expected_version + 1, events)
                     new_version = expected_version + len(rows)
@@ -310,7 +310,7 @@ class EmbeddedStore(search_sql.EmbeddedQuestions, EventStore):
                         "INSERT INTO streams (stream_id, stream_type, version, first_time, last_time, first_version, "
                         "sort_key) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (stream_id) DO UPDATE SET "
                         "stream_type = excluded.stream_type, version = excluded.version, last_time = excluded.last_time",
-                        (stream_id, kind, new_version, first_time, rows[-1][5], first_version, natural_key(stream_id)),
+                        (stream_id, resolved_type, new_version, first_time, rows[-1][5], first_version, natural_key(stream_id)),
                     )
                     _add_to_meta(db, _CATALOGUED_EVENTS, accounted)
                     if head is None:
@@ -487,12 +487,12 @@ class EmbeddedStore(search_sql.EmbeddedQuestions, EventStore):
                                  "(SELECT max(version) FROM events WHERE stream_id = ?)", (stream_id, stream_id))[0]
             if bounds == (first, head):
                 return _info(rows[0])
-        kind, events, first, last, first_time, last_time = self._query(_STREAM_FROM_EVENTS, (stream_id,))[0]
+        stream_type, events, first, last, first_time, last_time = self._query(_STREAM_FROM_EVENTS, (stream_id,))[0]
         if not events:
             return None
         head = rows[0][2] if rows else (0 if self._has_catalogue else None)
         first, last = _whole(first), _whole(last)
-        return StreamInfo(stream_id, kind if isinstance(kind, str) and kind else (rows[0][1] if rows else ""),
+        return StreamInfo(stream_id, stream_type if isinstance(stream_type, str) and stream_type else (rows[0][1] if rows else ""),
                           events, first, last, _moment(first_time), _moment(last_time), None if head == last else head)
 
     @staticmethod
@@ -540,11 +540,11 @@ class EmbeddedStore(search_sql.EmbeddedQuestions, EventStore):
         return [_info(r) for r in rows]
 
     def _listed(self, row: tuple) -> StreamInfo:
-        stream_id, kind, events, first, last, first_time, last_time, catalogued = row
+        stream_id, stream_type, events, first, last, first_time, last_time, catalogued = row
         if catalogued is None:
             catalogued = 0 if self._has_catalogue else None
         first, last = _whole(first), _whole(last)
-        return StreamInfo(stream_id, kind if isinstance(kind, str) else "", events, first, last, _moment(first_time),
+        return StreamInfo(stream_id, stream_type if isinstance(stream_type, str) else "", events, first, last, _moment(first_time),
                           _moment(last_time), None if catalogued == last else catalogued)
 
     def count_streams(self, *, type: str | None = None, match: str | None = None) -> int:
@@ -606,7 +606,7 @@ def _frozen(payloads: list[Any]) -> list[Any]:
 
 def _located_event(stream_id: str, row: tuple) -> Event:
     """An event from a damaged row: what can be read is kept, the rest named in ``problems``."""
-    version, kind, data, metadata, recorded_at, stream_type = row
+    version, event_type, data, metadata, recorded_at, stream_type = row
     problems: list[str] = []
 
     def decoded(field: str, blob: Any) -> Mapping[str, Any]:
@@ -622,7 +622,7 @@ def _located_event(stream_id: str, row: tuple) -> Event:
     except (TypeError, ValueError, OverflowError):
         problems.append(f"field 'recorded_at' is {type(recorded_at).__name__} {recorded_at!r:.40}, not a time")
         time = _EPOCH
-    return Event(stream_id, version, kind if isinstance(kind, str) else str(kind), data, metadata, time,
+    return Event(stream_id, version, event_type if isinstance(event_type, str) else str(event_type), data, metadata, time,
                  stream_type if isinstance(stream_type, str) else "", tuple(problems))
 
 

@@ -402,10 +402,10 @@ class MongoStore(MongoQuestions, EventStore):
         else:
             head = _head_of(doc)
             catalogued = None if head == info.last_version else head
-        kind = info.stream_type or (doc.get("stream_type") if doc is not None else "") or ""
-        if catalogued is None and kind == info.stream_type:
+        stream_type = info.stream_type or (doc.get("stream_type") if doc is not None else "") or ""
+        if catalogued is None and stream_type == info.stream_type:
             return info
-        return dataclasses.replace(info, stream_type=kind, catalogued_version=catalogued)
+        return dataclasses.replace(info, stream_type=stream_type, catalogued_version=catalogued)
 
     # -- writing -----------------------------------------------------------------
     def append(
@@ -440,13 +440,13 @@ class MongoStore(MongoQuestions, EventStore):
             for i, e in enumerate(events, start=expected + 1):
                 _refuse_unsupported(stream_id, i, "data", e.data)
                 _refuse_unsupported(stream_id, i, "metadata", e.metadata)
-        kind = ((head_doc.get("stream_type") if head_doc else None) or (top.get("stream_type") if top else None)
+        resolved_type = ((head_doc.get("stream_type") if head_doc else None) or (top.get("stream_type") if top else None)
                 or stream_type)
-        kind = kind if isinstance(kind, str) else stream_type
+        resolved_type = resolved_type if isinstance(resolved_type, str) else stream_type
         write = _new_write_id()
         now = _dt.datetime.now(UTC)
         docs = [
-            {"_id": _event_id(write, i), "stream_id": stream_id, "stream_type": kind, "version": expected + 1 + i,
+            {"_id": _event_id(write, i), "stream_id": stream_id, "stream_type": resolved_type, "version": expected + 1 + i,
              "type": e.type, "data": _mapping(e.data), "metadata": _mapping(e.metadata),
              "recorded_at": now if e.time is None else _aware(e.time)}
             for i, e in enumerate(events)
@@ -476,7 +476,7 @@ class MongoStore(MongoQuestions, EventStore):
         elif actual:  # another writer's stream, catalogued from its first event on
             first_time, first_version = self._first_event(stream_id, session)
         try:
-            committed = self._advance_head(stream_id, kind, head_doc is not None, head, new_version, first_time,
+            committed = self._advance_head(stream_id, resolved_type, head_doc is not None, head, new_version, first_time,
                                            docs[-1]["recorded_at"], first_version, session)
         except BaseException:
             if session is None:
@@ -538,11 +538,11 @@ class MongoStore(MongoQuestions, EventStore):
                                     sort=[("version", ASCENDING)], session=session)
         return (doc.get("recorded_at"), int(_number(doc.get("version")) or 1)) if doc else (None, 1)
 
-    def _advance_head(self, stream_id, kind, exists, expected, new_version, first_time, last_time, first_version,
+    def _advance_head(self, stream_id, stream_type, exists, expected, new_version, first_time, last_time, first_version,
                       session) -> bool:
         """Step 4, the commit point: move the head only if it is still where we read it."""
         if not exists:
-            doc = {"_id": stream_id, "stream_type": kind, "version": new_version,
+            doc = {"_id": stream_id, "stream_type": stream_type, "version": new_version,
                    "first_time": first_time, "last_time": last_time, "sort_key": natural_key(stream_id)}
             if first_version != 1:
                 doc["first_version"] = first_version
@@ -1063,9 +1063,9 @@ def _refuse_unsupported(stream_id: str, version: int, field: str, value: Any) ->
         elif isinstance(item, LIST_TYPES):
             stack.extend((f"{path}.{i}", v) for i, v in enumerate(item))
         elif isinstance(item, _FERRETDB_UNSUPPORTED) or (isinstance(item, float) and item != item):
-            kind = "NaN" if isinstance(item, float) else type(item).__name__
+            what = "NaN" if isinstance(item, float) else type(item).__name__
             raise CodecError(f"stream {stream_id!r} version {version}: field {path}: "
-                             f"{kind} values cannot be stored on FerretDB v1")
+                             f"{what} values cannot be stored on FerretDB v1")
 
 
 def _require_id(stream_id: Any) -> None:
@@ -1113,13 +1113,13 @@ def _located_event(stream_id: str, doc: Mapping[str, Any]) -> Event:
     """An event from a broken document: what can be read is kept, the rest named in ``problems``."""
     problems = []
 
-    def field(name: str, kind: type, default: Any) -> Any:
+    def field(name: str, expected: type, default: Any) -> Any:
         if name not in doc:
             problems.append(f"missing field {name!r}")
             return default
         value = doc[name]
-        if not isinstance(value, kind):
-            problems.append(f"field {name!r} is {type(value).__name__}, not {kind.__name__}")
+        if not isinstance(value, expected):
+            problems.append(f"field {name!r} is {type(value).__name__}, not {expected.__name__}")
             return default
         return value
 

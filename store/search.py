@@ -232,8 +232,8 @@ def native_statistics(events, checkpoint=None) -> list[TypeStatistics]:
     for row in events.aggregate([{"$group": {"_id": {"st": "$stream_type", "t": "$type"}, "n": {"$sum": 1}}}],
                                 allowDiskUse=True):
         e = entry(row["_id"].get("st"))
-        kind = str(row["_id"].get("t"))
-        e["types"][kind] = e["types"].get(kind, 0) + int(row["n"])
+        event_type = str(row["_id"].get("t"))
+        e["types"][event_type] = e["types"].get(event_type, 0) + int(row["n"])
     if checkpoint is not None:
         checkpoint(1, 4)
     for row in events.aggregate([{"$group": {"_id": {"st": "$stream_type", "s": "$stream_id"}, "n": {"$sum": 1}}}],
@@ -598,9 +598,9 @@ class LayoutQuestions:
         names = self.collections()
         notes = []
         if left:
-            kind = {"data": m.spec.payload_encoding, "metadata": m.spec.metadata_encoding}
-            fields = sorted({p if p.startswith("$") else p.split(".")[0] if p.split(".")[0] in kind else p for p in left})
-            why = ", ".join(f"{f} (kept as {kind[f]} text)" if kind.get(f, "bson") != "bson" else f for f in fields)
+            encodings = {"data": m.spec.payload_encoding, "metadata": m.spec.metadata_encoding}
+            fields = sorted({p if p.startswith("$") else p.split(".")[0] if p.split(".")[0] in encodings else p for p in left})
+            why = ", ".join(f"{f} (kept as {encodings[f]} text)" if encodings.get(f, "bson") != "bson" else f for f in fields)
             with self._errors("count candidates"):
                 scanned = sum(self._db[n].count_documents(server) for n in names)
             notes.append(f"the {self.layout.name} layout cannot run the condition on {why} on the server: "

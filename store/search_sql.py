@@ -87,9 +87,9 @@ def _compiled(pattern: str) -> re.Pattern[str]:
     return found
 
 
-def _match(token: str, stream_id, stream_type, version, kind, recorded_at, data, metadata) -> int:
+def _match(token: str, stream_id, stream_type, version, event_type, recorded_at, data, metadata) -> int:
     test, roots = _MATCHERS[token]
-    doc: dict[str, Any] = {"stream_id": stream_id, "stream_type": stream_type, "version": version, "type": kind}
+    doc: dict[str, Any] = {"stream_id": stream_id, "stream_type": stream_type, "version": version, "type": event_type}
     try:
         if "time" in roots:
             from store.embedded import from_micros
@@ -120,27 +120,27 @@ def top_value(blob: bytes, key: bytes) -> Any:
     i, end = 4, len(blob) - 1
     try:
         while i < end:
-            kind = blob[i]
+            element_type = blob[i]
             stop = blob.index(0, i + 1)
             found = blob[i + 1:stop] == key
             i = stop + 1
             if found:
-                if kind == 16:
+                if element_type == 16:
                     return _INT32(blob, i)[0]
-                if kind == 18:
+                if element_type == 18:
                     return _INT64(blob, i)[0]
-                if kind == 1:
+                if element_type == 1:
                     return _DOUBLE(blob, i)[0]
-                if kind == 2:
+                if element_type == 2:
                     return blob[i + 4:i + 3 + _INT32(blob, i)[0]].decode("utf-8")
                 return _OTHER
-            size = _FIXED.get(kind)
+            size = _FIXED.get(element_type)
             if size is None:
-                if kind in (2, 13, 14):
+                if element_type in (2, 13, 14):
                     size = 4 + _INT32(blob, i)[0]
-                elif kind in (3, 4):
+                elif element_type in (3, 4):
                     size = _INT32(blob, i)[0]
-                elif kind == 5:
+                elif element_type == 5:
                     size = 5 + _INT32(blob, i)[0]
                 else:
                     return _OTHER
@@ -330,7 +330,7 @@ def has_table(db: sqlite3.Connection, name: str) -> bool:
 def stream_match_sql(match: str, column: str = "stream_id") -> tuple[str, list[Any]]:
     """A WHERE clause for a stream id pattern: ``instr`` for text, a seek plus REGEXP for globs and regexes."""
     pattern = parse_pattern(match)
-    if pattern.kind == SUBSTRING:
+    if pattern.syntax == SUBSTRING:
         return f"instr(lower_text({column}), ?) > 0", [match.lower()]
     clauses, params = [f"{column} REGEXP ?"], [pattern.regex]
     prefix = pattern.literal_prefix()
@@ -576,11 +576,11 @@ def statistics(store) -> list[TypeStatistics]:
 
     from store.embedded import from_micros
 
-    for stream_type, kind, n, first, last in store._query(
+    for stream_type, event_type, n, first, last in store._query(
             "SELECT stream_type, type, count(*), min(recorded_at), max(recorded_at) FROM events "
             "GROUP BY stream_type, type"):
         e = entry(stream_type)
-        e["types"][kind] = n
+        e["types"][event_type] = n
         e["first"] = first if e["first"] is None else min(e["first"], first)
         e["last"] = last if e["last"] is None else max(e["last"], last)
     for stream_type, stream_id, n in store._query(

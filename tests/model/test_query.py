@@ -62,12 +62,12 @@ def test_matching_follows_mongodb():
 
 
 def test_patterns_are_text_glob_or_regex():
-    assert parse_pattern("Acc").kind == SUBSTRING and parse_pattern("Acc").matches("my-acc-1")
+    assert parse_pattern("Acc").syntax == SUBSTRING and parse_pattern("Acc").matches("my-acc-1")
     glob = parse_pattern("acc-[!2]*")
-    assert glob.kind == GLOB and glob.matches("acc-1x") and not glob.matches("acc-2") and not glob.matches("xacc-1")
+    assert glob.syntax == GLOB and glob.matches("acc-1x") and not glob.matches("acc-2") and not glob.matches("xacc-1")
     assert glob.literal_prefix() == "acc-"
     for text in ("/^a.c$/", "re:^a.c$"):
-        assert parse_pattern(text).kind == REGEX and parse_pattern(text).matches("abc")
+        assert parse_pattern(text).syntax == REGEX and parse_pattern(text).matches("abc")
     with pytest.raises(UsageError):
         parse_pattern("re:(")
 

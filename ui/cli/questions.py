@@ -168,7 +168,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
         for t in stats.stream_types:
             out(f"{t.stream_type or '(no type)'}: {plural(t.streams, 'stream')}, {plural(t.events, 'event')}, "
                 f"{iso(t.first_time)} .. {iso(t.last_time)}\n")
-            rows = [(kind, f"{n:,}") for kind, n in sorted(t.event_types.items(), key=lambda kv: (-kv[1], kv[0]))]
+            rows = [(event_type, f"{n:,}") for event_type, n in sorted(t.event_types.items(), key=lambda kv: (-kv[1], kv[0]))]
             out("  " + table(("EVENT TYPE", "EVENTS"), rows, right=(1,)).replace("\n", "\n  ") + "\n")
             out("  longest: " + ", ".join(f"{s} ({n:,})" for s, n in t.longest) + "\n")
             if t.per_day:

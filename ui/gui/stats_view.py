@@ -96,42 +96,42 @@ class StatsView(QWidget):
 
     def show_statistics(self, statistics: Statistics) -> None:
         self.statistics = statistics
-        kinds = statistics.stream_types
-        self.table.setRowCount(len(kinds))
-        for row, kind in enumerate(kinds):
-            cells = (_item(kind.stream_type or "(none)"), _item(number(kind.streams), True),
-                     _item(number(kind.events), True),
-                     _item(time_text(kind.first_time) if kind.first_time else ""),
-                     _item(time_text(kind.last_time) if kind.last_time else ""))
+        per_types = statistics.stream_types
+        self.table.setRowCount(len(per_types))
+        for row, per_type in enumerate(per_types):
+            cells = (_item(per_type.stream_type or "(none)"), _item(number(per_type.streams), True),
+                     _item(number(per_type.events), True),
+                     _item(time_text(per_type.first_time) if per_type.first_time else ""),
+                     _item(time_text(per_type.last_time) if per_type.last_time else ""))
             for column, cell in enumerate(cells):
                 self.table.setItem(row, column, cell)
-        events = sum(k.events for k in kinds)
+        events = sum(k.events for k in per_types)
         where = "kept from " if statistics.cached else "computed "
-        self.age.setText(f"{plural(sum(k.streams for k in kinds), 'stream')}, {plural(events, 'event')} · "
+        self.age.setText(f"{plural(sum(k.streams for k in per_types), 'stream')}, {plural(events, 'event')} · "
                          f"{where}{age_text(statistics.age_s())} ({time_text(statistics.computed_at)} UTC)")
-        if kinds:
+        if per_types:
             self.table.setCurrentCell(0, 0)
             self._show_type(0)
 
     def _show_type(self, row: int) -> None:
         if self.statistics is None or not 0 <= row < len(self.statistics.stream_types):
             return
-        kind = self.statistics.stream_types[row]
-        counts = sorted(kind.event_types.items(), key=lambda item: (-item[1], item[0]))
+        per_type = self.statistics.stream_types[row]
+        counts = sorted(per_type.event_types.items(), key=lambda item: (-item[1], item[0]))
         self.types.setRowCount(len(counts))
         for i, (name, n) in enumerate(counts):
             self.types.setItem(i, 0, _item(name))
             self.types.setItem(i, 1, _item(number(n), True))
-        self.longest.setRowCount(len(kind.longest))
-        for i, (stream_id, n) in enumerate(kind.longest):
+        self.longest.setRowCount(len(per_type.longest))
+        for i, (stream_id, n) in enumerate(per_type.longest):
             self.longest.setItem(i, 0, _item(stream_id))
             self.longest.setItem(i, 1, _item(number(n), True))
         days = [(datetime.combine(date.fromisoformat(d), datetime.min.time(), timezone.utc).timestamp() + _DAY_S / 2, n)
-                for d, n in kind.per_day.items()]
+                for d, n in per_type.per_day.items()]
         x = np.array([d for d, _ in days], dtype=float)
         heights = np.array([n for _, n in days], dtype=float)
         self._bars.setOpts(x=x, height=heights, width=_DAY_S * 0.9)
-        self.histogram.setTitle(f"{kind.stream_type or '(none)'}: events per day (UTC)")
+        self.histogram.setTitle(f"{per_type.stream_type or '(none)'}: events per day (UTC)")
         if len(x):
             self.histogram.setXRange(x.min() - _DAY_S, x.max() + _DAY_S, padding=0)
             self.histogram.setYRange(0, max(heights.max(), 1) * 1.05, padding=0)

@@ -46,23 +46,23 @@ class _Delivery(QObject):
         self.outbox: deque[tuple[str, Any]] = deque()
         self.ready.connect(self.deliver)  # queued: this object lives in the UI thread
 
-    def post(self, kind: str, value: Any = None) -> None:
-        self.outbox.append((kind, value))
+    def post(self, what: str, value: Any = None) -> None:
+        self.outbox.append((what, value))
         self.ready.emit()
 
     def deliver(self) -> None:
         job = self.job
         while self.outbox:
-            kind, value = self.outbox.popleft()
-            if kind == "partial" and job.on_partial is not None:
+            what, value = self.outbox.popleft()
+            if what == "partial" and job.on_partial is not None:
                 job.on_partial(value)
-            elif kind == "progress":
+            elif what == "progress":
                 self.worker.progress.emit(self.task, *value)
-            elif kind == "result" and job.on_result is not None:
+            elif what == "result" and job.on_result is not None:
                 job.on_result(value)
-            elif kind == "error" and job.on_error is not None:
+            elif what == "error" and job.on_error is not None:
                 job.on_error(value)
-            elif kind == "finished":
+            elif what == "finished":
                 for done in job.on_finished:
                     done()
                 self.worker.finished_job.emit(self.task)

@@ -64,19 +64,19 @@ class StreamList:
         self.reset.emit()
         if self.store is None:
             return
-        store, gen, match, kind = self.store, self._generation, self.match, self.stream_type
+        store, gen, match, stream_type = self.store, self._generation, self.match, self.stream_type
         sort, descending, size = self.sort, self.descending, self.page_size
 
         def first_page(task: Task) -> tuple[int | None, list[StreamInfo] | None]:
             catalogue = store.catalogue()
             early = catalogue is not None and not catalogue.ready
-            if early and not (catalogue.index_pages and kind is None and not match and sort == "stream_id"):
+            if early and not (catalogue.index_pages and stream_type is None and not match and sort == "stream_id"):
                 return None, None  # wait for the build rather than build it here
-            page = store.streams(type=kind, match=match, sort=sort, descending=descending, offset=0, limit=size)
+            page = store.streams(type=stream_type, match=match, sort=sort, descending=descending, offset=0, limit=size)
             task.between_batches()
             if len(page) < size:
                 return len(page), page
-            return (None if early else store.count_streams(type=kind, match=match)), page
+            return (None if early else store.count_streams(type=stream_type, match=match)), page
 
         self._fetching = True
         self._run(Job("list streams", first_page, on_result=lambda value: self._first(gen, *value),
@@ -90,10 +90,10 @@ class StreamList:
         if not self.can_fetch_more():
             return
         store, gen, offset = self.store, self._generation, len(self.rows)
-        match, kind, sort, descending, size = self.match, self.stream_type, self.sort, self.descending, self.page_size
+        match, stream_type, sort, descending, size = self.match, self.stream_type, self.sort, self.descending, self.page_size
         self._fetching = True
         self._run(Job("list streams",
-                      lambda task: store.streams(type=kind, match=match, sort=sort, descending=descending,
+                      lambda task: store.streams(type=stream_type, match=match, sort=sort, descending=descending,
                                                  offset=offset, limit=size),
                       on_result=lambda page: self._next(gen, page), on_error=lambda error: self._failed(gen, error)))
 
@@ -115,8 +115,8 @@ class StreamList:
             return
         if total is None:  # a page from the stream-id index: the total is counted after it shows
             self._append(page)
-            store, kind, match = self.store, self.stream_type, self.match
-            self._run(Job("count streams", lambda task: store.count_streams(type=kind, match=match),
+            store, stream_type, match = self.store, self.stream_type, self.match
+            self._run(Job("count streams", lambda task: store.count_streams(type=stream_type, match=match),
                           on_result=lambda n: self._count(gen, n), on_error=lambda error: self._failed(gen, error)))
             return
         self.total = total

@@ -30,7 +30,7 @@ def version_ticks(x0: float, x1: float, most: int) -> list[int]:
     return [v for v in range(int(first), int(math.floor(x1)) + 1, step) if v >= 1]
 
 
-_UNITS = (  # (seconds of a step, label kind)
+_UNITS = (  # (seconds of a step, label label_unit)
     (1, "second"), (2, "second"), (5, "second"), (15, "second"), (30, "second"),
     (60, "minute"), (120, "minute"), (300, "minute"), (900, "minute"), (1800, "minute"),
     (3600, "hour"), (7200, "hour"), (3 * 3600, "hour"), (6 * 3600, "hour"), (12 * 3600, "hour"),
@@ -50,10 +50,10 @@ def time_ticks(x0: float, x1: float, most: int) -> list[tuple[float, str]]:
         return []
     span = x1 - x0
     moments: list[datetime] = []
-    kind = "year"
+    label_unit = "year"
     for seconds, unit in _UNITS:
         if span / seconds <= most:
-            kind = unit
+            label_unit = unit
             start = math.ceil(x0 / seconds) * seconds
             if unit == "day" and seconds >= 7 * 86400:
                 start = math.ceil(x0 / 86400) * 86400  # weeks from a day boundary
@@ -64,7 +64,7 @@ def time_ticks(x0: float, x1: float, most: int) -> list[tuple[float, str]]:
         months = (last.year - first.year) * 12 + last.month - first.month + 1
         step = next((m for m in _MONTH_STEPS if months / m <= most), None)
         if step is not None:
-            kind = "month"
+            label_unit = "month"
             moments = _month_starts(first, last, step)
         else:
             years = last.year - first.year + 1
@@ -77,7 +77,7 @@ def time_ticks(x0: float, x1: float, most: int) -> list[tuple[float, str]]:
         value = moment.timestamp()
         if value < x0 - 1e-6 or value > x1 + 1e-6:
             continue
-        ticks.append((value, _tick_label(moment, previous, kind)))
+        ticks.append((value, _tick_label(moment, previous, label_unit)))
         previous = moment
     return ticks
 
@@ -98,16 +98,16 @@ def _month_starts(first: datetime, last: datetime, step: int) -> list[datetime]:
     return out
 
 
-def _tick_label(moment: datetime, previous: datetime | None, kind: str) -> str:
-    if kind == "year":
+def _tick_label(moment: datetime, previous: datetime | None, label_unit: str) -> str:
+    if label_unit == "year":
         return f"{moment.year}"
-    if kind == "month":
+    if label_unit == "month":
         return moment.strftime("%b %Y") if previous is None or previous.year != moment.year else moment.strftime("%b")
     new_year = previous is None or previous.year != moment.year
     date = moment.strftime("%Y-%m-%d") if new_year else moment.strftime("%b %d")
-    if kind == "day":
+    if label_unit == "day":
         return date
-    clock = moment.strftime("%H:%M:%S" if kind == "second" else "%H:%M")
+    clock = moment.strftime("%H:%M:%S" if label_unit == "second" else "%H:%M")
     if previous is None or previous.date() != moment.date():
         return f"{date} {clock}"
     return clock
