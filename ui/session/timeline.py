@@ -89,6 +89,7 @@ class TimelineModel:
         self._codes = Growable(np.int16)
         self._rows: list[_Row] = []
         self._times_ascending = True
+        self._all_times = True  # every event so far has a finite time
         self._any_time = False
         self._by_time: list[tuple[np.ndarray, np.ndarray]] | None = None  # per row: (times sorted, index)
         self._sorted: tuple[str, np.ndarray, np.ndarray] | None = None  # (axis, x ascending, positions)
@@ -121,6 +122,7 @@ class TimelineModel:
         if len(finite):
             self._any_time = True
             self._time_span = (min(self._time_span[0], float(finite.min())), max(self._time_span[1], float(finite.max())))
+        self._all_times = self._all_times and len(finite) == len(times)
         if self._times_ascending and len(finite):
             self._times_ascending = bool(np.all(finite[1:] >= finite[:-1])) and finite[0] >= self._last_time
             self._last_time = float(finite[-1])
@@ -254,7 +256,7 @@ class TimelineModel:
         if self._sorted is not None and self._sorted[0] == self.axis:
             return self._sorted[1], self._sorted[2]
         x = self._x()
-        if self.axis == "version":
+        if self.axis == "version" or (self._times_ascending and self._all_times):
             xs, positions = x, np.arange(self.n)
         else:
             finite = np.flatnonzero(np.isfinite(x))
@@ -421,7 +423,9 @@ class TimelineModel:
         """(edges, counts) of every event over the whole bounds: the overview strip's density."""
         lo, hi = self.bounds()
         edges = np.linspace(lo, hi, buckets + 1)
-        xs, _ = self._sorted_x()
+        # the columns themselves when they are already in x order: no sorted copy per batch while loading
+        in_order = self.axis == "version" or (self._times_ascending and self._all_times)
+        xs = self._x() if in_order else self._sorted_x()[0]
         if len(xs) == 0:
             return edges, np.zeros(buckets)
         counts = np.diff(np.append(np.searchsorted(xs, edges[:-1], "left"), np.searchsorted(xs, hi, "right")))
