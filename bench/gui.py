@@ -1,7 +1,7 @@
 """The GUI offscreen: open a stream in the real main window, time the drawn timeline and the whole load, scrub.
 
 Run: ``QT_QPA_PLATFORM=offscreen python -m bench.gui URI DB STREAM EVENTS`` prints one JSON line.
-With ``BENCH_STALLS=1`` the worst stalls go to stderr; with ``BENCH_SAMPLE=1`` a thread also samples
+``BENCH_REDUCER=FILE`` folds with that reducer. With ``BENCH_STALLS=1`` the worst stalls go to stderr; with ``BENCH_SAMPLE=1`` a thread also samples
 the UI thread's stack every millisecond while the stream opens, and each stall over 40 ms is printed
 with the functions it spent its samples in (the sampler takes the GIL too: the stalls grow a little).
 """
@@ -134,6 +134,11 @@ def measure(uri: str, db: str, stream_id: str, events: int) -> dict:
     _wait(app, lambda: outcome.get("connected") or outcome.get("failed"), "the connection")
     if "failed" in outcome:
         raise SystemExit(outcome["failed"])
+    if os.environ.get("BENCH_REDUCER"):  # a reducer file instead of the one the store remembers
+        from model.reducer import load_reducer
+
+        reducer_path = Path(os.environ["BENCH_REDUCER"])
+        window.session.reducer.use(load_reducer(reducer_path), reducer_path)
 
     timeline = window.timeline
     probe = StallProbe()
@@ -187,6 +192,8 @@ def measure(uri: str, db: str, stream_id: str, events: int) -> dict:
     rng = random.Random(3)
     version = events // 2
     took, timeline_took = [], []
+    scrub_probe = StallProbe()  # the longest UI-thread task while scrubbing (a move and its render)
+    scrub_probe.start()
     for _ in range(MOVES):
         version = max(1, min(events, version + rng.randint(-400, 400)))
         x = timeline.model.x_of(version)
@@ -198,6 +205,7 @@ def measure(uri: str, db: str, stream_id: str, events: int) -> dict:
         app.processEvents()
         took.append((time.perf_counter() - t0) * 1000)
         timeline_took.append(painting[0] * 1000)
+    scrub_probe.stop()
     window.shutdown()
     window.close()
     app.processEvents()
@@ -208,7 +216,9 @@ def measure(uri: str, db: str, stream_id: str, events: int) -> dict:
             "drawn_points": timeline.drawn_points(), "max_stall_ms": stalls[0][0],
             "max_stall_cpu_ms": max(probe.cpu),
             "stalls_over_50ms": sum(1 for gap, _ in probe.gaps if gap > 50),
-            "stalls_over_100ms": sum(1 for gap, _ in probe.gaps if gap > 100)}
+            "stalls_over_100ms": sum(1 for gap, _ in probe.gaps if gap > 100),
+            "scrub_max_stall_ms": scrub_probe.worst(1)[0][0], "scrub_max_stall_cpu_ms": max(scrub_probe.cpu),
+            "scrub_stalls_over_50ms": sum(1 for gap, _ in scrub_probe.gaps if gap > 50)}
 
 
 if __name__ == "__main__":

@@ -14,18 +14,18 @@ KNOWN_TYPES = {"AccountOpened", "FundsDeposited", "FundsWithdrawn", "TransferSen
 
 def evolve(state, event):
     data = event.data
-    kind = event.type  # the event type
-    if kind == "AccountOpened":
+    event_type = event.type
+    if event_type == "AccountOpened":
         return {"account_id": data["account_id"], "owner": data.get("owner"), "currency": data.get("currency"),
                 "balance": 0, "transactions": 0, "opened_at": event.time.isoformat()}
-    if kind in ("FundsDeposited", "TransferReceived"):
+    if event_type in ("FundsDeposited", "TransferReceived"):
         return state.merge(balance=state.get("balance", 0) + data["amount"],
                            transactions=state.get("transactions", 0) + 1)
-    if kind in ("FundsWithdrawn", "TransferSent"):
+    if event_type in ("FundsWithdrawn", "TransferSent"):
         balance = state.get("balance", 0) - data["amount"]
         if balance < 0:
             raise ValueError(f"balance would go negative ({balance})")
         return state.merge(balance=balance, transactions=state.get("transactions", 0) + 1)
-    if kind == "AccountClosed":
+    if event_type == "AccountClosed":
         return state.set("closed", True)
     return state

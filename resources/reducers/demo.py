@@ -12,20 +12,20 @@ KNOWN_TYPES = {"UserCreated", "UserUpdated", "UserDeleted", "AccountOpened", "Fu
 
 
 def evolve(state, event):
-    data, kind = event.data, event.type
-    if kind == "UserCreated":
+    data, event_type = event.data, event.type
+    if event_type == "UserCreated":
         return {"user_id": data.get("id"), "name": data.get("name")}
-    if kind == "UserUpdated":
+    if event_type == "UserUpdated":
         return state.set("name", data.get("name"))
-    if kind == "UserDeleted":
+    if event_type == "UserDeleted":
         return state.set("deleted", True)
-    if kind == "AccountOpened":
+    if event_type == "AccountOpened":
         return {"account_id": data["account_id"], "owner": data.get("owner"), "currency": data.get("currency"),
                 "balance": 0, "transactions": 0}
-    if kind in ("FundsDeposited", "TransferReceived"):
+    if event_type in ("FundsDeposited", "TransferReceived"):
         return state.merge(balance=state.get("balance", 0) + data["amount"],
                            transactions=state.get("transactions", 0) + 1)
-    if kind in ("FundsWithdrawn", "TransferSent"):
+    if event_type in ("FundsWithdrawn", "TransferSent"):
         return state.merge(balance=state.get("balance", 0) - data["amount"],
                            transactions=state.get("transactions", 0) + 1)
     return state

@@ -58,10 +58,10 @@ class ConnectDialog(QDialog):
         self.mongo_radio = QRadioButton("MongoDB server")
         self.file_radio = QRadioButton("Embedded store file")
         self.mongo_radio.setChecked(True)
-        kind = QHBoxLayout()
-        kind.addWidget(self.mongo_radio)
-        kind.addWidget(self.file_radio)
-        kind.addStretch(1)
+        store_choice = QHBoxLayout()
+        store_choice.addWidget(self.mongo_radio)
+        store_choice.addWidget(self.file_radio)
+        store_choice.addStretch(1)
 
         self.uri_edit = QLineEdit(placeholderText="mongodb://user@host:27017/?replicaSet=rs0  or  mongodb+srv://…")
         self.password_edit = QLineEdit(placeholderText="only when the URI names a user; never saved")
@@ -96,7 +96,7 @@ class ConnectDialog(QDialog):
 
         form = QFormLayout()
         form.addRow("Recent", self.recent_box)
-        form.addRow("Store", kind)
+        form.addRow("Store", store_choice)
         form.addRow("URI", self.uri_edit)
         form.addRow("Password", self.password_edit)
         form.addRow("Database", self.db_edit)

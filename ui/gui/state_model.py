@@ -24,7 +24,7 @@ SMALL = 1000
 #: Rows a node shows at first, and per "more" after that: a view lays out every row it is given.
 CHUNK = 500
 #: The tree opens the way to this many marked paths at most (a comparison may mark thousands).
-OPEN_TOMARKS = 50
+OPEN_TO_MARKS = 50
 COLUMNS = ("Field", "Value", "Type")
 MARKS = ("added", "changed", "removed")
 _NOTES = {"added": "added by this event", "changed": "changed by this event", "removed": "removed by this event"}
@@ -194,10 +194,20 @@ class StateModel(QAbstractItemModel):
         if node.shown >= len(keys):
             return []
         depth = len(node.path) + 1
-        marked = [p[-1] for p in self.marks if len(p) == depth and p[:-1] == node.path][:OPEN_TOMARKS]
-        position = {k: i for i, k in enumerate(keys)} if not isinstance(keys, range) else None
-        beyond = [k for k in marked if (k >= node.shown if position is None else position.get(k, -1) >= node.shown)]
-        return sorted(beyond, key=(lambda k: k) if position is None else position.__getitem__)
+        marked = [p[-1] for p in self.marks if len(p) == depth and p[:-1] == node.path][:OPEN_TO_MARKS]
+        if not marked:
+            return []
+        if isinstance(keys, range):
+            return sorted(k for k in marked if k >= node.shown)
+        # the keys in sight are few; the positions of all keys (100,000 in a growing state) are
+        # looked up only to order several marked keys beyond them
+        in_sight = set(keys[: node.shown])
+        beyond = [k for k in marked if k not in in_sight]
+        if len(beyond) <= 1:
+            return [k for k in beyond if k in keys]  # a list scan in C: a marked key may have gone
+        wanted = set(beyond)
+        position = {k: i for i, k in enumerate(keys) if k in wanted}
+        return sorted((k for k in beyond if k in position), key=position.__getitem__)
 
     def _key_at(self, node: _Node, row: int):
         """The key a row shows, or None for the "more" row."""

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QApplication, QDialog, QDialog
 
 from model.diff import Diff, format_path
 from model.freeze import LIST_TYPES
-from ui.gui.state_model import CELL_CHARS, MARKS, OPEN_TOMARKS, Path, StateModel, full_text, is_container
+from ui.gui.state_model import CELL_CHARS, MARKS, OPEN_TO_MARKS, Path, StateModel, full_text, is_container
 from ui.gui.theme import mark_color
 
 class _Title(QWidget):
@@ -202,7 +202,7 @@ class StateView(QWidget):
         self._restoring = True
         try:
             model = self.model
-            for row in range(min(model.rowCount(), OPEN_TOMARKS)):
+            for row in range(min(model.rowCount(), OPEN_TO_MARKS)):
                 self.tree.expand(model.index(row, 0))
             for path in sorted(self._expanded, key=len):
                 index = model.index_of(path)
@@ -214,7 +214,7 @@ class StateView(QWidget):
     def _open_to_marks(self) -> None:
         self._restoring = True
         try:
-            for path in list(self.model.marks)[:OPEN_TOMARKS]:
+            for path in list(self.model.marks)[:OPEN_TO_MARKS]:
                 for depth in range(1, len(path)):
                     index = self.model.index_of(path[:depth])
                     if index.isValid() and not self.tree.isExpanded(index):

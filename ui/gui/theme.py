@@ -91,10 +91,10 @@ _MARKS = {"added": QColor(60, 170, 80), "changed": QColor(220, 160, 30), "remove
           "warning": QColor(230, 120, 0), "error": QColor(210, 60, 60)}
 
 
-def mark_color(kind: str, palette: QPalette) -> QColor:
+def mark_color(mark: str, palette: QPalette) -> QColor:
     """Background tint for a mark (added, changed, removed, warning) on this palette."""
     base = palette.color(QPalette.ColorRole.Base)
-    tint = _MARKS[kind]
+    tint = _MARKS[mark]
     share = 0.45 if is_dark(palette) else 0.30
     return QColor(
         round(base.red() * (1 - share) + tint.red() * share),
@@ -103,6 +103,6 @@ def mark_color(kind: str, palette: QPalette) -> QColor:
     )
 
 
-def banner_colors(palette: QPalette, kind: str = "error") -> tuple[QColor, QColor]:
+def banner_colors(palette: QPalette, mark: str = "error") -> tuple[QColor, QColor]:
     """Background and text colour for the message banner."""
-    return mark_color(kind, palette), palette.color(QPalette.ColorRole.Text)
+    return mark_color(mark, palette), palette.color(QPalette.ColorRole.Text)
