@@ -67,6 +67,7 @@ def test_the_last_event_and_the_cursor_at_the_end_are_in_view_and_headings_are_w
         assert (window.width(), window.height()) == (window.panes.first_run_size().width(),
                                                      window.panes.first_run_size().height())
     else:
+        # the offscreen screen is 800×800, but a top-level resize is not clamped to it: wait for the size asked
         window.resize(*size)
         qtbot.waitUntil(lambda: (window.width(), window.height()) == size, timeout=5_000)
     connect(qtbot, window, demo_file)
