@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableView
 from model.diff import format_path
 from model.field_history import MISSING, FieldChange
 from store.codec import dumps_json
-from ui.session.text import time_text
+from ui.session.text import plural, time_text
 
 COLUMNS = ("Version", "Time (UTC)", "Type", "Old", "New")
 VALUE_CHARS = 200
@@ -140,7 +140,7 @@ class FieldHistoryPanel(QWidget):
         if count == 0:
             self.title.setText(f"{name}: no loaded event changed it")
         else:
-            self.title.setText(f"{name}: changed by {count} event{'s' if count != 1 else ''}")
+            self.title.setText(f"{name}: changed by {plural(count, 'event')}")
 
     def show_working(self, path: Sequence[Any]) -> None:
         """Say that the history of ``path`` is being looked for (it walks the whole stream)."""
