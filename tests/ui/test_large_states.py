@@ -108,3 +108,53 @@ def test_removed_keys_show_struck_out_and_read_back_without_them(view):
     assert set(rows) == {"c", "d"} and rows["d"].data(Qt.ItemDataRole.FontRole).strikeOut()
     assert view.tree_value() == {"a": 1, "b": {"c": 2}}
     assert view.model.rowCount(QModelIndex()) == 2
+
+
+def shown_rows(model, parent=QModelIndex()) -> list[tuple[str, str]]:
+    return [(model.index(r, 0, parent).data(), model.index(r, 1, parent).data()) for r in range(model.rowCount(parent))]
+
+
+def test_scrubbing_a_state_that_gains_a_key_per_event_keeps_its_rows(view):
+    """Forward and back over a growing state: the first rows stay (no reset), the tail follows the state."""
+    states = [FrozenMap({})]
+    for i in range(3_000):
+        states.append(states[-1].set(f"sku-{i:05d}", i))
+    view.show_state(states[1_000], diff(states[999], states[1_000]), "1000")
+    resets = view.model.resets
+    first = view.model.index(0, 0)
+    for version in (1_400, 900, 2_999, 120, 121, 2_000):
+        state = states[version]
+        view.show_state(state, diff(states[version - 1], state), str(version))
+        QApplication.processEvents()
+        newest = f"sku-{version - 1:05d}"
+        rows = shown_rows(view.model)
+        keys = list(state.keys())
+        expected = [(k, str(state[k])) for k in keys[:500]]
+        if len(keys) > 500:  # the first 500, "more", then the key this event added
+            expected += [(f"… {len(keys) - 500:,} more", "double-click to show more"), (newest, str(state[newest]))]
+        assert rows == expected, version
+        assert view.marks() == {(newest,): "added"}
+    assert view.model.resets == resets and view.model.index(0, 0).internalPointer() is first.internalPointer()
+
+
+def test_scrubbing_a_list_that_gains_an_item_per_event_keeps_its_rows(view):
+    states = [FrozenMap({"items": FrozenList([])})]
+    for i in range(800):
+        states.append(states[-1].set("items", states[-1]["items"] + [i]))
+    view.show_state(states[300], diff(states[299], states[300]), "300")
+    items = view.model.index(0, 0)
+    view.tree.expand(items)
+    QApplication.processEvents()
+    resets = view.model.resets
+    for version in (350, 200, 799):
+        view.show_state(states[version], diff(states[version - 1], states[version]), str(version))
+        QApplication.processEvents()
+        items = view.model.index(0, 0)
+        rows = shown_rows(view.model, items)
+        n = version
+        expected = [(str(i), str(i)) for i in range(min(n, 500))]
+        if n > 500:
+            expected += [(f"… {n - 500:,} more", "double-click to show more"), (str(n - 1), str(n - 1))]
+        assert rows == expected, version
+        assert items.siblingAtColumn(1).data() == f"[{n:,} items]"
+    assert view.model.resets == resets

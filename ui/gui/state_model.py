@@ -112,9 +112,13 @@ class StateModel(QAbstractItemModel):
         self._brushes = {mark: mark_color(mark, palette) for mark in MARKS}
         same_shape = (self.state is not None and state is not None and not removed and not self._removed
                       and self._same_keys(self.state, state))
+        tail = None if same_shape or removed or self._removed else self._new_tail(self._root, state)
         self.state, self.marks, self._removed = state, marks, removed
         if same_shape:
             self._refresh(self._root, state)
+            return
+        if tail is not None:
+            self._retail(self._root, QModelIndex(), state, tail)
             return
         self.beginResetModel()
         self._root = _Node(None, 0, (), None, state, False, None)
@@ -135,6 +139,46 @@ class StateModel(QAbstractItemModel):
             return len(old) == len(new)
         return False
 
+    @staticmethod
+    def _new_tail(node: _Node, new: Any) -> list | range | None:
+        """The keys of ``new`` when it is the node's value with keys or items added or taken at the
+        end only (a state that grows), else None: then the node's rows are made again."""
+        old, old_keys = node.value, node.keys
+        if old_keys is None or node.ghost:
+            return None
+        if isinstance(old, LIST_TYPES) and isinstance(new, LIST_TYPES):
+            return range(len(new)) if isinstance(old_keys, range) else None  # rows are positions
+        if not (isinstance(old, Mapping) and isinstance(new, Mapping)) or isinstance(old_keys, range):
+            return None
+        if len(old_keys) != len(old):  # removed keys shown beside the live ones
+            return None
+        n, new_keys = min(len(old), len(new)), list(new.keys())
+        return new_keys if old_keys[:n] == new_keys[:n] else None
+
+    def _retail(self, node: _Node, parent: QModelIndex, value: Any, keys: list | range) -> None:
+        """Rows of a node that grew or shrank at its end: the rows kept refresh, the rest are made again.
+
+        Scrubbing a state that gains a key (or an item) per event would otherwise make every row of
+        it again on each move, and the view lay them all out again.
+        """
+        old_count = self._rows(node)
+        all_shown = node.shown >= len(node.keys)  # no "more" row: what comes is in sight too
+        kept = min(node.shown, len(keys))
+        if old_count > kept:
+            self.beginRemoveRows(parent, kept, old_count - 1)
+            for row in range(kept, old_count):
+                node.nodes.pop(row, None)
+            node.shown, node.pinned = kept, []
+            self.endRemoveRows()
+        node.keys = keys
+        self._refresh(node, value)
+        node.shown = min(len(keys), max(kept, CHUNK)) if all_shown else kept
+        node.pinned = self._pinned(node, keys) if node.shown else []
+        count = node.shown + (node.shown < len(keys)) + len(node.pinned)
+        if count > kept:
+            self.beginInsertRows(parent, kept, count - 1)
+            self.endInsertRows()
+
     def _refresh(self, node: _Node, value: Any) -> None:
         """The same keys at this node: new values and marks in the rows already made, children made again where they differ."""
         node.value = value
@@ -145,6 +189,10 @@ class StateModel(QAbstractItemModel):
             child.mark = self._mark(child.path, node)
             if child.keys is not None and not self._same_keys(child.value, new_value):
                 index = self.createIndex(row, 0, child)
+                tail = None if self._removed else self._new_tail(child, new_value)
+                if tail is not None:
+                    self._retail(child, index, new_value, tail)
+                    continue
                 if child.keys:
                     self.beginRemoveRows(index, 0, len(child.keys) - 1)
                     child.keys, child.nodes = [], {}
