@@ -451,3 +451,15 @@ def _operator(op: str, operand: Any, condition: Mapping[str, Any]) -> Callable[[
         return lambda found: any(_is_list(v) and any(isinstance(item, Mapping) and sub(item) for item in v)
                                  for v in found)
     raise Problem(f"unknown operator {op}")  # validate_query refuses these first
+
+
+def conjuncts(query: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A query as the list of its parts that must all hold, nested ``$and`` flattened."""
+    out: list[dict[str, Any]] = []
+    for key, value in query.items():
+        if key == "$and":
+            for item in value:
+                out.extend(conjuncts(item))
+        else:
+            out.append({key: value})
+    return out

@@ -28,7 +28,7 @@ from pymongo.errors import OperationFailure
 
 from model.event import Event
 from model.ports import Correlated, SearchPage, SearchPlan, sort_key
-from model.query import FIELDS, compile_query, event_view
+from model.query import FIELDS, compile_query, conjuncts, event_view
 from model.stats import Accumulator, TypeStatistics, day_of, longest_of
 from model.trace import CORRELATION_KEYS, EVENT_ID_KEYS, Traced, default_ids, first_of
 
@@ -53,17 +53,6 @@ def keyset(keys: list[tuple[str, int]], values: tuple) -> dict[str, Any]:
     return {"$or": branches}
 
 
-def _conjuncts(query: Mapping[str, Any]) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for key, value in query.items():
-        if key == "$and":
-            for item in value:
-                out.extend(_conjuncts(item))
-        else:
-            out.append({key: value})
-    return out
-
-
 def _and(parts: list[dict[str, Any]]) -> dict[str, Any]:
     """One filter for all of ``parts``: their fields side by side where no two name the same one,
     ``$and`` only for those that do (FerretDB v1 pushes plain field conditions down to its
@@ -71,7 +60,7 @@ def _and(parts: list[dict[str, Any]]) -> dict[str, Any]:
     merged: dict[str, Any] = {}
     rest: list[dict[str, Any]] = []
     for part in parts:
-        for conjunct in _conjuncts(part):
+        for conjunct in conjuncts(part):
             (key, value), = conjunct.items()
             if key in merged:
                 rest.append(conjunct)
@@ -141,7 +130,7 @@ class MongoQuestions:
         if not getattr(self, "ferretdb", False) or not _field_elem_match(query):
             return native_filter(query), None
         server, rest = [], []
-        for part in _conjuncts(query):
+        for part in conjuncts(query):
             (rest if _field_elem_match(part) else server).append(part)
         return native_filter(_and(server)), _and(rest)
 
@@ -192,7 +181,7 @@ class MongoQuestions:
                 scanned = self._events.count_documents(server)
             note = (f"FerretDB {self.server_version} cannot run $elemMatch on fields of the elements: EventLens "
                     f"checks that part itself, scanning {scanned:,} events")
-        roots = {k.split(".")[0] for c in _conjuncts(query) for k in c if not k.startswith("$")}
+        roots = {k.split(".")[0] for c in conjuncts(query) for k in c if not k.startswith("$")}
         if "type" in roots:
             with self._errors("list indexes"):
                 if not _served(self._events, "type"):
@@ -354,7 +343,7 @@ class LayoutMapping:
     def pushdown(self, query: Mapping[str, Any]) -> tuple[dict[str, Any], bool, list[str]]:
         """(a server filter every matching document passes, whether it is exact, the paths left to EventLens)."""
         parts, exact, left = [], True, []
-        for conjunct in _conjuncts(query):
+        for conjunct in conjuncts(query):
             pushed, ok, rest = self._conjunct(conjunct)
             if pushed:
                 parts.append(pushed)

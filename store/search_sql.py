@@ -35,7 +35,7 @@ import bson
 from model.errors import UsageError
 from model.event import Event
 from model.patterns import SUBSTRING, parse_pattern
-from model.query import FIELDS, compile_query, resolve
+from model.query import FIELDS, compile_query, conjuncts, resolve
 from model.stats import TypeStatistics, day_of, longest_of
 from model.trace import CORRELATION_KEYS, first_of
 from store.codec import CODEC_OPTIONS
@@ -458,7 +458,7 @@ def _function(store, token: str) -> str:
 
 def translate(query: Mapping[str, Any], store=None) -> tuple[str, list[Any]]:
     """A WHERE clause for a validated condition: SQL where it can be, ``el_match`` for the rest."""
-    parts = _conjuncts(query)
+    parts = conjuncts(query)
     clauses, params, rest = [], [], []
     for part in parts:
         try:
@@ -481,17 +481,6 @@ def translate(query: Mapping[str, Any], store=None) -> tuple[str, list[Any]]:
         clauses.append("el_match(?, stream_id, stream_type, version, type, recorded_at, data, metadata)")
         params.append(_register(residual))
     return " AND ".join(f"({c})" for c in clauses) or "1", params
-
-
-def _conjuncts(query: Mapping[str, Any]) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for key, value in query.items():
-        if key == "$and":
-            for item in value:
-                out.extend(_conjuncts(item))
-        else:
-            out.append({key: value})
-    return out
 
 
 # -- answering -----------------------------------------------------------------------------------

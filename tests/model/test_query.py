@@ -96,3 +96,11 @@ def test_causation_trees_put_each_event_under_its_cause():
     order = [(depth, n.event.stream_id) for depth, n in walk(roots)]
     assert order[:4] == [(0, "acc-1"), (1, "acc-3"), (1, "acc-2"), (0, "acc-4")]
     assert len(order) == 6 and {s for _, s in order} == {"acc-1", "acc-2", "acc-3", "acc-4", "l-1", "l-2"}
+
+
+def test_conjuncts_flatten_nested_ands():
+    from model.query import conjuncts
+
+    query = {"type": "A", "$and": [{"version": {"$gt": 1}}, {"$and": [{"data.x": 1}, {"data.y": 2}]}]}
+    assert conjuncts(query) == [{"type": "A"}, {"version": {"$gt": 1}}, {"data.x": 1}, {"data.y": 2}]
+    assert conjuncts({"$or": [{"a": 1}]}) == [{"$or": [{"a": 1}]}]
