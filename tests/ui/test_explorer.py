@@ -321,6 +321,8 @@ def test_home_and_end_bring_the_cursor_into_a_zoomed_view(qtbot, window, demo_st
     open_stream(qtbot, window, STREAM)
     timeline = window.timeline
     window.event_list.setFocus()
+    # the load's last redraws done: a redraw still due would show the whole stream over the zoom below
+    qtbot.waitUntil(lambda: not timeline._redraw_timer.isActive() and not window.stream.loading, timeout=3000)
     for key, version in ((Qt.Key.Key_Home, 1), (Qt.Key.Key_End, DEMO_EVENTS)):
         timeline.detail.setXRange(DEMO_EVENTS * 0.4, DEMO_EVENTS * 0.5, padding=0)  # as a wheel zoom leaves it
         qtbot.keyClick(window.event_list, key)
