@@ -164,17 +164,30 @@ class StateModel(QAbstractItemModel):
         old_count = self._rows(node)
         all_shown = node.shown >= len(node.keys)  # no "more" row: what comes is in sight too
         kept = min(node.shown, len(keys))
+        shown = min(len(keys), max(kept, CHUNK)) if all_shown else kept
+        tail = [node.nodes.pop(row, None) for row in range(kept, old_count)]
+        node.keys, node.shown, node.pinned = keys, kept, []
+        # the rows after those kept, in place when their number stays (a scrub: "more" and the newest
+        # key): a row removed and inserted would make the view lay out every row again
+        in_place = all(t is not None and not t.nodes for t in tail)
+        self._refresh(node, value)
+        node.shown = shown
+        node.pinned = self._pinned(node, keys) if shown else []
+        count = shown + (shown < len(keys)) + len(node.pinned)
+        if in_place and count == old_count and count > kept:
+            for row, old in zip(range(kept, count), tail):
+                fresh = self._child(node, row)
+                for slot in _Node.__slots__:
+                    setattr(old, slot, getattr(fresh, slot))
+                node.nodes[row] = old
+            self.dataChanged.emit(self.index(kept, 0, parent), self.index(count - 1, len(COLUMNS) - 1, parent))
+            return
+        node.shown, node.pinned = kept, []
         if old_count > kept:
             self.beginRemoveRows(parent, kept, old_count - 1)
-            for row in range(kept, old_count):
-                node.nodes.pop(row, None)
-            node.shown, node.pinned = kept, []
             self.endRemoveRows()
-        node.keys = keys
-        self._refresh(node, value)
-        node.shown = min(len(keys), max(kept, CHUNK)) if all_shown else kept
-        node.pinned = self._pinned(node, keys) if node.shown else []
-        count = node.shown + (node.shown < len(keys)) + len(node.pinned)
+        node.shown = shown
+        node.pinned = self._pinned(node, keys) if shown else []
         if count > kept:
             self.beginInsertRows(parent, kept, count - 1)
             self.endInsertRows()
