@@ -59,7 +59,10 @@ CREATE TABLE IF NOT EXISTS streams (
     last_time INTEGER,
     first_version INTEGER          -- NULL: 1 (set only for a stream another writer began higher)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS streams_by_type ON streams (stream_type, stream_id);
+-- The head in the type index: a count by type (which keeps only streams with events, version > 0)
+-- is answered from the index alone instead of a table lookup per stream (the older streams_by_type).
+CREATE INDEX IF NOT EXISTS streams_by_type_head ON streams (stream_type, stream_id, version);
+DROP INDEX IF EXISTS streams_by_type;
 CREATE INDEX IF NOT EXISTS streams_by_version ON streams (version, stream_id);
 CREATE INDEX IF NOT EXISTS streams_by_first_time ON streams (first_time, stream_id);
 CREATE INDEX IF NOT EXISTS streams_by_last_time ON streams (last_time, stream_id);
