@@ -382,14 +382,23 @@ CAUSES = {
                    "session and open the store) is a large part of it.",
     "asof_tenth": "As-of over ten times the streams grew faster than the streams: the listing of the selected "
                   "streams pages by OFFSET (see the every-stream row).",
-    "asof_all": "As-of over every stream: the folds are linear; the listing of the streams by OFFSET is quadratic "
-                "(see the every-stream row).",
+    "asof_all": "As-of over every stream at 1M, against issue 14's goal: the machine's other load (the load "
+                "average above) takes most of the two cores; besides, the folds are linear and the listing of the "
+                "streams by OFFSET is quadratic (the every-stream row), which at 10M would add minutes.",
     "first": "The first page is one indexed range read; a miss here is the machine's load.",
     "last": "The sorted page reads one index backwards; a miss here is the machine's load.",
     "events": "The sorted page reads one index backwards; a miss here is the machine's load.",
     "type": "The type's first page is a range of the type index; a miss here is the machine's load.",
     "type_count": "The count by type reads the type's range of `streams_by_type_head` (linear in the type's streams).",
 }
+
+
+def alone(key: str, f: Figure) -> tuple[str, bool | None]:
+    """The goal of a row measured at one size only (as-of over every stream: at 1M)."""
+    if key == "asof_all":
+        return ("issue 14's: <= 15 s for 100,000 streams and ratio >= 1.6; at 10M not measured (a quarter of an "
+                "hour with its baseline: the glob rows stand for it)", f.ours <= 15 and f.base / f.ours >= 1.6)
+    return "", None
 
 
 # -- output ----------------------------------------------------------------------------------------
@@ -407,7 +416,7 @@ def table(figures: dict[str, dict[str, Figure]], letters: dict[str, str]) -> tup
     for key in [k for k in big if k in small] + [k for k in small if k not in big]:
         s, b = small.get(key), big.get(key)
         f = b or s
-        text, met = goal(key, s, b) if s and b else ("", None)
+        text, met = goal(key, s, b) if s and b else alone(key, f)
         grow = (f"{b.ours / s.ours:.1f}x / " + (f"{b.base / s.base:.1f}x" if b.base and s.base else "")) if s and b else ""
         ratio = f"{b.base / b.ours:.2f}" if b and b.base else ""
         what = f.what + (f" ({b.note})" if b and b.note else "") + (f"; baseline: {f.base_what}" if f.base_what else "")
