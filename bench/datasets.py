@@ -241,3 +241,135 @@ def server(uri: str, kind: str, sizes: Sizes, log: Log) -> dict[str, dict]:
     finally:
         client.close()
     return records
+
+
+# -- the embedded store at scale (issue 16.4) ------------------------------------------------------
+BULK_STREAMS = 2_000  # streams per piece of generating work in the bulk build
+BULK_TRANSACTION = 10  # pieces per transaction
+# The indexes a bulk build makes after the rows (from the schemas of store/embedded.py and store/search_sql.py).
+_LATER = ("events_by_time", "events_by_type_time", "events_by_recorded_at")
+
+
+def _demo_slice(streams: int, per_stream: int, start: int, stop: int):
+    """The streams at positions ``start..stop-1`` of ``demo_streams(streams, per_stream, seed=SEED)``, made
+    directly: skipping the positions before ``start`` (``islice``) seeds a generator per position skipped,
+    which made the bulk build quadratic. Each position's generator is seeded as ``demo_streams`` seeds it;
+    ``bench_scale.same_as_append`` checks the result against ``demo_streams`` over several slices."""
+    import random
+
+    from model.demo import account_events, user_events
+
+    accounts = streams // 2
+    for position in range(start, stop):
+        rng = random.Random(f"eventlens-demo:{SEED}:{position}")
+        number = position // 2 + 1
+        if position % 2 == 0:
+            yield f"user-{number}", "user", user_events(number, per_stream, rng, SEED)
+        else:
+            yield f"account-{number}", "account", account_events(number, per_stream, accounts, rng, SEED)
+
+
+def _encoded_streams(task: tuple[int, int, int, int]) -> tuple[list, list, list]:
+    """Rows of the demo streams ``start..stop-1`` of ``demo_streams(streams, per_stream)``, as ``append`` writes them.
+
+    A plain function of picklable arguments: the bulk build generates and encodes in worker
+    processes while the parent only inserts.
+    """
+    from store.embedded import _encode, to_micros
+    from store.search_sql import correlation_key
+    from model.trace import CORRELATION_KEYS, first_of
+
+    streams, per_stream, start, stop = task
+    events, correlations, heads = [], [], []
+    for sid, kind, stream_events in _demo_slice(streams, per_stream, start, stop):
+        first = last = None
+        version = 0
+        for version, e in enumerate(stream_events, start=1):
+            micros = to_micros(e.time)
+            first = micros if first is None else first
+            last = micros
+            events.append((sid, version, e.type, _encode(sid, version, "data", e.data),
+                           _encode(sid, version, "metadata", e.metadata), micros, kind))
+            found = first_of(e.metadata, CORRELATION_KEYS)
+            if found is not None:
+                correlations.append((correlation_key(found[1]), sid, version))
+        heads.append((sid, kind, version, first, last, None))
+    return events, correlations, heads
+
+
+def embedded_bulk(streams: int, per_stream: int, log: Log, *, path: Path | None = None,
+                  workers: int = 2) -> tuple[Path, dict]:
+    """The file ``embedded_many(streams, per_stream)`` writes, written ``BULK_STREAMS`` streams per transaction.
+
+    The same rows in the same tables (events, streams, correlations, the counts in
+    ``eventlens_meta``) as one ``append`` per stream, through the same encoder and the store's own
+    schema. Two things differ, and only in how the file is laid out: transactions of
+    ``BULK_STREAMS * BULK_TRANSACTION`` streams, and the three secondary indexes of ``events``
+    (``_LATER``) dropped while writing and made again at the end, so that they are built by one
+    sort instead of ten million inserts at random places (with them in place the rate fell from
+    13,000 to 6,000 events/s by the second million). A freshly made index is denser than one
+    grown by appends, so lookups in it may be a little quicker than in a store grown over years.
+    ``bench/bench_scale.py`` checks that both ways write the same tables and schema on a small set.
+    """
+    from concurrent.futures import ProcessPoolExecutor
+
+    from store.embedded import _CATALOGUED_EVENTS, _CATALOGUED_STREAMS, EmbeddedStore, _add_to_meta
+    from store.natural import natural_key
+    from store.search_sql import _INDEXED
+
+    name = f"embedded-bulk{streams}x{per_stream}"
+    if path is None:
+        path = DATA / f"{name}.sqlite"
+        record = built(name)
+        if record is not None and path.is_file():
+            return path, record
+    for leftover in path.parent.glob(f"{path.name}*"):
+        leftover.unlink()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    store = EmbeddedStore(path)  # a new file: the schema, the search indexes, the correlation counts at 0
+    db = store._db
+    db.execute("PRAGMA cache_size = -2097152")  # 2 GiB for this connection: fewer spills of the random index pages
+    schema = dict(db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"))
+    for index in _LATER:
+        db.execute(f"DROP INDEX {index}")
+    started = time.perf_counter()
+    count = 0
+    tasks = [(streams, per_stream, start, min(start + BULK_STREAMS, streams))
+             for start in range(0, streams, BULK_STREAMS)]
+    try:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            db.executemany("INSERT OR IGNORE INTO eventlens_meta VALUES (?, '0')",
+                           [(_CATALOGUED_EVENTS,), (_CATALOGUED_STREAMS,)])
+            for done, (events, correlations, heads) in enumerate(pool.map(_encoded_streams, tasks), start=1):
+                if not db.in_transaction:
+                    db.execute("BEGIN IMMEDIATE")
+                db.executemany("INSERT INTO events (stream_id, version, type, data, metadata, recorded_at, "
+                               "stream_type) VALUES (?, ?, ?, ?, ?, ?, ?)", events)
+                db.executemany("INSERT OR IGNORE INTO correlations VALUES (?, ?, ?)", correlations)
+                db.executemany("INSERT INTO streams (stream_id, stream_type, version, first_time, last_time, "
+                               "first_version, sort_key) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                               [(*head, natural_key(head[0])) for head in heads])
+                _add_to_meta(db, _CATALOGUED_EVENTS, len(events))
+                _add_to_meta(db, _CATALOGUED_STREAMS, len(heads))
+                db.execute("UPDATE eventlens_meta SET value = CAST(value AS INTEGER) + ? WHERE key = ?",
+                           (len(events), _INDEXED))
+                if done % BULK_TRANSACTION == 0 or done == len(tasks):
+                    db.execute("COMMIT")
+                count += len(events)
+                if done % 50 == 0:
+                    took = time.perf_counter() - started
+                    log(f"  bulk: {count:,} events in {took:.0f} s ({count / took:,.0f} events/s)")
+        indexing = time.perf_counter()
+        for index in _LATER:
+            db.execute(schema[index])
+        log(f"  bulk: the indexes {', '.join(_LATER)} made again in {time.perf_counter() - indexing:.0f} s")
+    finally:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        store.close()
+    build_s = time.perf_counter() - started
+    log(f"  embedded (bulk): {streams:,} streams, {count:,} events in {build_s:.1f} s ({count / build_s:,.0f} events/s)")
+    facts = dict(events=count, streams=streams, build_s=build_s, events_per_s=count / build_s,
+                 bytes=path.stat().st_size, how=f"bulk, {BULK_STREAMS * BULK_TRANSACTION:,} streams per transaction, "
+                 f"secondary indexes made after the rows")
+    return path, (_record(name, **facts) if path == DATA / f"{name}.sqlite" else facts)

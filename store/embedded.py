@@ -62,7 +62,9 @@ CREATE TABLE IF NOT EXISTS streams (
     sort_key TEXT                  -- store.natural.natural_key(stream_id): account-2 before account-10
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS streams_by_key ON streams (sort_key, stream_id);
-CREATE INDEX IF NOT EXISTS streams_by_type_key ON streams (stream_type, sort_key, stream_id);
+-- The head in the type index: a count by type (which keeps only streams with events, version > 0)
+-- is answered from the index alone instead of a table lookup per stream.
+CREATE INDEX IF NOT EXISTS streams_by_type_key ON streams (stream_type, sort_key, stream_id, version);
 CREATE INDEX IF NOT EXISTS streams_by_version_key ON streams (version, sort_key, stream_id);
 CREATE INDEX IF NOT EXISTS streams_by_first_time_key ON streams (first_time, sort_key, stream_id);
 CREATE INDEX IF NOT EXISTS streams_by_last_time_key ON streams (last_time, sort_key, stream_id);
@@ -79,7 +81,8 @@ CREATE TABLE IF NOT EXISTS snapshots (
 """
 
 # The indexes of a store made before sort_key, replaced by the *_key ones above when it is opened writable.
-_OLD_INDEXES = ("streams_by_type", "streams_by_version", "streams_by_first_time", "streams_by_last_time")
+_OLD_INDEXES = ("streams_by_type", "streams_by_type_head", "streams_by_version", "streams_by_first_time",
+                "streams_by_last_time")
 # The stream list's sort keys as columns; "events" is the head version (versions are contiguous from 1).
 # Ties, and the stream id itself, go in natural order (the sort key), then by the id for a total order.
 _SORT_COLUMNS = {"stream_id": "sort_key", "stream_type": "stream_type", "events": "version",

@@ -35,3 +35,44 @@ def test_an_empty_payload_blob_is_located_and_does_not_shift_its_neighbours(tmp_
     assert [e.data for e in events] == [{"i": 1}, {}, {"i": 3}, {"i": 4}]
     assert events[1].problems and "'data'" in events[1].problems[0]
     assert [e.problems for e in events if e.version != 2] == [(), (), ()]
+
+
+def _plans(store, call):
+    """The query plans of the statements ``call`` runs on the store's connection."""
+    statements: list[str] = []
+    store._db.set_trace_callback(statements.append)
+    try:
+        result = call()
+    finally:
+        store._db.set_trace_callback(None)
+    plans = [" ".join(row[3] for row in store._db.execute("EXPLAIN QUERY PLAN " + sql)) for sql in statements
+             if sql.lstrip().upper().startswith("SELECT")]
+    return result, plans
+
+
+def test_a_count_by_type_reads_the_type_index_alone(tmp_path):
+    with EmbeddedStore(tmp_path / "s.sqlite") as store:
+        for i in range(30):
+            store.append(f"{'ab'[i % 2]}-{i}", [NewEvent("Changed", {"i": i})], 0, stream_type="ab"[i % 2])
+        count, plans = _plans(store, lambda: store.count_streams(type="a"))
+        page = store.streams(type="a", limit=5)
+    assert count == 15 and [s.stream_id for s in page] == ["a-0", "a-2", "a-4", "a-6", "a-8"]  # natural order
+    assert len(plans) == 1 and "COVERING INDEX streams_by_type_key" in plans[0], plans
+
+
+def test_a_file_with_the_older_type_index_gets_the_new_one_when_opened_writable(tmp_path):
+    path = tmp_path / "s.sqlite"
+    with EmbeddedStore(path) as store:
+        store.append("a-1", [NewEvent("Changed", {})], 0, stream_type="a")
+        store.append("b-1", [NewEvent("Changed", {})], 0, stream_type="b")
+    db = sqlite3.connect(path)
+    db.execute("DROP INDEX streams_by_type_key")
+    db.execute("CREATE INDEX streams_by_type ON streams (stream_type, stream_id)")
+    db.commit()
+    db.close()
+    with EmbeddedStore(path, read_only=True) as store:  # a read-only opening changes nothing and answers the same
+        assert store.count_streams(type="a") == 1 and [s.stream_id for s in store.streams(type="b")] == ["b-1"]
+    with EmbeddedStore(path) as store:
+        assert store.count_streams(type="a") == 1
+    indexes = {name for (name,) in sqlite3.connect(path).execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert "streams_by_type_key" in indexes and "streams_by_type" not in indexes
