@@ -14,6 +14,10 @@ PostgreSQL (``bench/servers.py``) or a ``mongodb://`` URI, then measures per sca
   look every command makes on open, against the build.
 
 ``--write`` puts the figures into their section of ``bench/RESULTS.md``.
+
+On FerretDB v1 over PostgreSQL on two shared cores, the 100,000-stream scale takes about an hour,
+nearly all of it in FerretDB's ``distinct`` (two rounds of about 25 minutes: it grows as documents
+x streams); loading its 1,000,000 documents takes under two minutes (about 9,000 a second).
 """
 from __future__ import annotations
 
@@ -24,10 +28,13 @@ import statistics
 import subprocess
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bson import ObjectId  # noqa: E402
 
 from bench import datasets  # noqa: E402
 from bench.measure import Row  # noqa: E402
@@ -46,15 +53,38 @@ def log(text: str) -> None:
 
 
 # -- data -------------------------------------------------------------------------------------------
-def axon_documents(streams: int, per_stream: int, start: int = 0, first_seq: int = 0):
-    """Axon's EventEntry documents (tests/layouts/documents.py), ``per_stream`` per aggregate."""
+#: The data set's documents were written one a second from here on (their ObjectIds say so).
+WRITTEN_FROM = datetime(2025, 1, 1, tzinfo=timezone.utc)
+
+
+def written_id(n: int) -> ObjectId:
+    """The ObjectId of the data set's ``n``-th document: written ``n`` seconds after WRITTEN_FROM.
+
+    As in a store in use, ``_id``s grow as documents are written and the newest two minutes (the
+    refresh's SLACK) hold a hundred or so of them; ids the driver makes while loading would all
+    fall within two minutes, and a refresh would read the whole data set again.
+    """
+    seconds = int(WRITTEN_FROM.timestamp()) + n
+    return ObjectId(seconds.to_bytes(4, "big") + n.to_bytes(8, "big"))
+
+
+def axon_documents(streams: int, per_stream: int, start: int = 0, first_seq: int = 0, *, spread: bool = False):
+    """Axon's EventEntry documents (tests/layouts/documents.py), ``per_stream`` per aggregate.
+
+    ``spread``: ``_id``s of a store written over time (:func:`written_id`); else the driver's, now.
+    """
     from tests.layouts.documents import axon_entry
 
+    n = 0
     for i in range(start, start + streams):
         kind = "Order" if i % 2 else "Invoice"
         for seq in range(first_seq, first_seq + per_stream):
-            yield axon_entry(f"{kind.lower()}-{i}", kind, seq, i / 10 + seq, f"com.shop.{kind}Changed",
+            doc = axon_entry(f"{kind.lower()}-{i}", kind, seq, i / 10 + seq, f"com.shop.{kind}Changed",
                              {"n": seq, "note": "x" * 40})
+            if spread:
+                doc = {"_id": written_id(n), **doc}
+            n += 1
+            yield doc
 
 
 def insert(collection, documents) -> int:
@@ -73,7 +103,7 @@ def insert(collection, documents) -> int:
 
 def axon_db(client, kind: str, streams: int) -> str:
     """The database of ``streams`` aggregates of PER_STREAM events, built once (a marker says it is complete)."""
-    name = f"bench_axon_{streams}x{PER_STREAM}"
+    name = f"bench_axon_{streams}x{PER_STREAM}_spread"
     marker = f"catalogue-{kind}-{name}"
     db = client[name]
     if datasets.built(marker) is not None and db.domainevents.estimated_document_count() == streams * PER_STREAM:
@@ -83,7 +113,7 @@ def axon_db(client, kind: str, streams: int) -> str:
     db.domainevents.create_index([("aggregateIdentifier", 1), ("sequenceNumber", 1)], unique=True,
                                  name="uniqueAggregateIndex")
     started = time.perf_counter()
-    events = insert(db.domainevents, axon_documents(streams, PER_STREAM))
+    events = insert(db.domainevents, axon_documents(streams, PER_STREAM, spread=True))
     took = time.perf_counter() - started
     log(f"  {name}: {events:,} events in {took:.0f} s ({events / took:,.0f} documents/s)")
     datasets._record(marker, events=events, build_s=took)
@@ -264,8 +294,10 @@ def index_row(where: str, uri: str, db: str) -> Row:
     with open_axon(uri, db) as store:
         pages = IndexPages(store)
         if not pages.available:
-            return Row("16.3", where, f"first page with no cache yet, from the stream-id index: not measured: "
-                       f"{pages.reason}; the first page waits for the build", 0, "")
+            return Row("16.3", where, f"first page with no cache yet, from the stream-id index: not measured "
+                       f"here: {pages.reason}; the first page waits for the build (on MongoDB it comes from the "
+                       "index: implemented, measured only where the server walks it)", None, "",
+                       goal="<= 200 ms (MongoDB)")
         ms, page = median_ms(lambda: store.streams(limit=200), 3)
         count_ms, _ = median_ms(lambda: store.count_streams(), 1)
     return Row("16.3", where, f"first page with no cache yet, from the stream-id index ({len(page)} rows; the total "
@@ -333,7 +365,23 @@ Produced by `{command.strip()}` on {facts['date']} in {seconds:.0f} s, against {
 {facts['load_before']} at the start and {load_average()} at the end (a shared 2-core machine: the ratios,
 taken within the run, are steadier than the times). Data: N streams of {PER_STREAM} events in the axon
 preset's exact shape (`tests/layouts/documents.axon_entry`, the `uniqueAggregateIndex` the Axon extension
-creates), inserted once into `bench_axon_Nx{PER_STREAM}`.
+creates), inserted once into `bench_axon_Nx{PER_STREAM}_spread`, their `_id`s those of a store written
+one document a second (`written_id`), so that a refresh's two-minute window holds the newest 120 or so.
+
+There is no MongoDB server on this machine, only FerretDB v1, which scans its table for every
+query (`explain` says `Seq Scan`, `filterPushdown: false`, even for a range of `_id`s). So the goal
+"on MongoDB the very first page comes from an index within 200 ms" is implemented
+(`store/catalogue_sync.IndexPages`, chosen when `explain` says the server walks the stream-id index)
+but not measured here: on FerretDB the first page waits for the build, and the first build is
+measured as a ratio to `distinct` instead, as the issue asks. That baseline is weak at scale:
+FerretDB v1 collects distinct values in an array it searches linearly for every document
+(`internal/handler/common/distinct.go`, `FilterDistinctValues`), so `distinct` grows as
+documents x streams, while the build grows with the documents; the ratio at the smaller scale is
+the fairer one. For the same reason a refresh
+costs more than a build here: it counts the collection's documents exactly (a full read on
+FerretDB, whose `$collStats` only estimates) and then reads the stretch of new `_id`s (another
+full read, filtered by FerretDB after it), where the build reads once; on MongoDB both come from
+the `_id` index and the metadata.
 
 {about}
 
