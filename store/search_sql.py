@@ -19,6 +19,7 @@ two ids with one hash never mix).
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import operator
@@ -248,8 +249,8 @@ def install(db: sqlite3.Connection, *, writable: bool) -> None:
     db.create_function("regexp", 2, _regexp, deterministic=True)
     db.create_function("el_match", 8, _match, deterministic=True)
     db.create_function("el_test", 2, _test, deterministic=True)
-    # searches read many pages: map the file and keep more of it than SQLite's default 2 MB
-    db.execute("PRAGMA mmap_size = 1073741824")
+    # searches read many pages: keep more of them than SQLite's default 2 MB (and map the file while
+    # one runs: _mapped)
     db.execute("PRAGMA cache_size = -65536")
     if not writable:
         return
@@ -593,17 +594,43 @@ __all__ = ["install", "index_correlations", "stream_match_sql", "translate", "se
            "correlated_rows", "statistics", "resolve"]
 
 
+MAPPED_BYTES = 1 << 30
+
+
+@contextlib.contextmanager
+def _mapped(store):
+    """The file memory-mapped while a scan across streams runs, and only then.
+
+    A long scan reads faster through the map; but mapped pages count as the process's resident
+    memory, and a stream loaded through a mapped connection held its whole stretch of the file
+    (264 bytes per event of a 1,000,000-event stream, beside the 230 it keeps).
+    """
+    with store._lock:
+        store._scans = getattr(store, "_scans", 0) + 1
+        if store._scans == 1:
+            store._db.execute(f"PRAGMA mmap_size = {MAPPED_BYTES}")
+    try:
+        yield
+    finally:
+        with store._lock:
+            store._scans -= 1
+            if store._scans == 0:
+                store._db.execute("PRAGMA mmap_size = 0")
+
+
 class EmbeddedQuestions:
     """The embedded store's answers to the questions across streams (mixed into ``EmbeddedStore``)."""
 
     def search(self, query, *, sort="time", after=None, limit=100, checkpoint=None):
         from model.ports import SearchPage
 
-        events, cursor = search(self, query, sort=sort, after=after, limit=limit)
+        with _mapped(self):
+            events, cursor = search(self, query, sort=sort, after=after, limit=limit)
         return SearchPage(events, cursor)
 
     def count_events(self, query, *, checkpoint=None) -> int:
-        return count(self, query)
+        with _mapped(self):
+            return count(self, query)
 
     def search_plan(self, query):
         from model.ports import SearchPlan
@@ -632,7 +659,8 @@ class EmbeddedQuestions:
         return Correlated(origin, found)
 
     def statistics(self, *, checkpoint=None):
-        return statistics(self)
+        with _mapped(self):
+            return statistics(self)
 
     # many streams at once: one query per chunk instead of a few per stream
     def versions_at(self, stream_ids, moment):

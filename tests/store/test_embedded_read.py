@@ -76,3 +76,25 @@ def test_a_file_with_the_older_type_index_gets_the_new_one_when_opened_writable(
         assert store.count_streams(type="a") == 1
     indexes = {name for (name,) in sqlite3.connect(path).execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert "streams_by_type_key" in indexes and "streams_by_type" not in indexes
+
+
+def test_the_file_is_mapped_only_while_a_scan_across_streams_runs(tmp_path):
+    """Mapped pages are the process's memory: a stream read (or loaded) keeps none of the file."""
+    from model.query import parse_where
+
+    with EmbeddedStore(tmp_path / "s.sqlite") as store:
+        for i in range(5):
+            store.append(f"s-{i}", [NewEvent("Changed", {"i": i})], 0, stream_type="s")
+        statements: list[str] = []
+        store._db.set_trace_callback(statements.append)
+        try:
+            list(store.read("s-1"))
+            assert not any("mmap_size" in s for s in statements)
+            assert store.count_events(parse_where('{"data.i": {"$gte": 2}}')) == 3
+        finally:
+            store._db.set_trace_callback(None)
+        pragmas = [s for s in statements if "mmap_size" in s]
+        assert pragmas == [f"PRAGMA mmap_size = {1 << 30}", "PRAGMA mmap_size = 0"]
+        scan = [i for i, s in enumerate(statements) if "el_" in s or "FROM events" in s]
+        assert statements.index(pragmas[0]) < scan[-1] < statements.index(pragmas[1])
+        assert store._db.execute("PRAGMA mmap_size").fetchone()[0] == 0
