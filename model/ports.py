@@ -376,12 +376,18 @@ class EventSource(abc.ABC):
         return SearchPlan(f"{self.describe()} has no search of its own: EventLens reads every stream and "
                           f"filters the events itself")
 
+    def origin_of(self, stream_id: str, version: int):
+        """The event ``version`` of ``stream_id`` with its correlation ids (model.trace), or None."""
+        from model.trace import default_ids
+
+        return next((default_ids(e) for b in self.read(stream_id, from_version=version, to_version=version)
+                     for e in b if e.version == version), None)
+
     def correlated(self, stream_id: str, version: int, *, checkpoint: Checkpoint | None = None) -> Correlated | None:
         """The event ``version`` of ``stream_id`` and every event sharing its correlation id (None: no such event)."""
         from model.trace import default_ids
 
-        origin = next((default_ids(e) for b in self.read(stream_id, from_version=version, to_version=version)
-                       for e in b if e.version == version), None)
+        origin = self.origin_of(stream_id, version)
         if origin is None:
             return None
         if origin.correlation_id is None:

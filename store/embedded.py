@@ -653,7 +653,7 @@ def _natural_or_none(text: Any) -> str | None:
 def _add_columns(db: sqlite3.Connection) -> None:
     """Bring a store made by an earlier EventLens up to the columns of ``_SCHEMA`` (EventLens's own tables only)."""
     columns = _stream_columns(db)
-    if not columns:  # a new file: _SCHEMA makes the table
+    if not columns or {"first_version", "sort_key"} <= columns:  # a new file (_SCHEMA makes it), or up to date
         return
     db.execute("BEGIN IMMEDIATE")
     try:

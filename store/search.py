@@ -189,8 +189,7 @@ class MongoQuestions:
         return SearchPlan(note)
 
     def correlated(self, stream_id, version, *, checkpoint=None) -> Correlated | None:
-        origin = next((default_ids(e) for b in self.read(stream_id, from_version=version, to_version=version)
-                       for e in b if e.version == version), None)
+        origin = self.origin_of(stream_id, version)
         if origin is None:
             return None
         if origin.correlation_id is None:

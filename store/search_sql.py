@@ -641,8 +641,7 @@ class EmbeddedQuestions:
         from model.ports import Correlated
         from model.trace import default_ids
 
-        origin = next((default_ids(e) for b in self.read(stream_id, from_version=version, to_version=version)
-                       for e in b if e.version == version), None)
+        origin = self.origin_of(stream_id, version)
         if origin is None:
             return None
         if origin.correlation_id is None:
