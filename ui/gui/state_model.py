@@ -206,13 +206,14 @@ class StateModel(QAbstractItemModel):
                 if tail is not None:
                     self._retail(child, index, new_value, tail)
                     continue
-                if child.keys:
-                    self.beginRemoveRows(index, 0, len(child.keys) - 1)
-                    child.keys, child.nodes = [], {}
+                shown = self._rows(child)  # the rows the view has: the first ones, "more", the marked ones
+                if shown:
+                    self.beginRemoveRows(index, 0, shown - 1)
+                    child.keys, child.nodes, child.shown, child.pinned = [], {}, 0, []
                     self.endRemoveRows()
                 child.value = new_value
-                child.keys = None  # made again when asked
-                count = len(self._keys_of(child))
+                child.keys, child.shown, child.pinned = None, 0, []  # made again when asked
+                count = self._rows(child)
                 if count:
                     self.beginInsertRows(index, 0, count - 1)
                     self.endInsertRows()
