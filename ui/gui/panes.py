@@ -19,6 +19,7 @@ from ui.gui.search_view import SearchView
 from ui.gui.snapshot_panel import SnapshotPanel
 from ui.gui.stats_view import StatsView
 from ui.gui.state_view import StateView
+from ui.gui.steady_label import SteadyLabel
 from ui.gui.stream_list import StreamBrowser
 from ui.gui.theme import banner_colors
 from ui.gui.timeline import TimelineWidget
@@ -92,7 +93,7 @@ class Panes(QWidget):
         self.snapshot_panel = SnapshotPanel()
         self.field_history = FieldHistoryPanel()
         self.goto_edit = QLineEdit(placeholderText="Go to version or date (2024-01-05T10:00)")
-        self.position_label = QLabel("")
+        self.position_label = SteadyLabel(chars=34)  # "version 1,000,000 of 1,000,000 (partial)"
         self.reducer_label = QLabel("")
         self.reducer_label.setToolTip("The reducer that builds the states; change it in the Reducer menu")
         self.compare_box = QCheckBox("Compare with")

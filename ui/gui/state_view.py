@@ -7,59 +7,16 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from PySide6.QtCore import QModelIndex, QSize, Qt, Signal
+from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtGui import QTextOption
 from PySide6.QtWidgets import (QAbstractItemView, QApplication, QDialog, QDialogButtonBox, QHBoxLayout, QHeaderView, QLabel,
-                               QPlainTextEdit, QSizePolicy, QTreeView, QVBoxLayout, QWidget)
+                               QPlainTextEdit, QTreeView, QVBoxLayout, QWidget)
 
 from model.diff import Diff, format_path
 from model.freeze import LIST_TYPES
 from ui.gui.state_model import CELL_CHARS, MARKS, OPEN_TO_MARKS, Path, StateModel, full_text, is_container
+from ui.gui.steady_label import SteadyLabel
 from ui.gui.theme import mark_color
-
-class _Title(QWidget):
-    """The heading over the tree: one line, elided to its width (the whole text in its tooltip).
-
-    The label sits in this widget without a layout. A label's new text asks its layout to run
-    again, and each layout up the chain asks its parent's in turn, up to the tab widget, which
-    then repaints the whole pane: about a millisecond on every cursor move. Here the request
-    stops at this widget, whose size hints never change.
-    """
-
-    def __init__(self, text: str = "", parent: QWidget | None = None):
-        super().__init__(parent)
-        self.label = QLabel("", self)
-        self._text = ""
-        height = self.fontMetrics().lineSpacing() + 4
-        self.setMinimumHeight(height)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self._hint = QSize(self.fontMetrics().averageCharWidth() * 60, height)
-        self.setText(text)
-
-    def text(self) -> str:
-        """The whole title (what shows may be elided)."""
-        return self._text
-
-    def setText(self, text: str) -> None:
-        self._text = text
-        self._fit()
-
-    def _fit(self) -> None:
-        shown = self.fontMetrics().elidedText(self._text, Qt.TextElideMode.ElideRight, max(self.width(), 40))
-        self.label.setText(shown)
-        self.setToolTip(self._text if shown != self._text else "")
-
-    def sizeHint(self) -> QSize:
-        return self._hint
-
-    def minimumSizeHint(self) -> QSize:
-        return QSize(self.fontMetrics().averageCharWidth() * 10, self._hint.height())
-
-    def resizeEvent(self, event) -> None:
-        self.label.setGeometry(self.rect())
-        self._fit()
-        super().resizeEvent(event)
-
 
 class StateView(QWidget):
     """A tree of one state; ``show_state(state, change)`` marks ``change``'s paths."""
@@ -68,7 +25,7 @@ class StateView(QWidget):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self.title = _Title("No stream open")
+        self.title = SteadyLabel("No stream open")
         self.tree = QTreeView()
         self.model = StateModel(self)
         self.tree.setModel(self.model)
