@@ -67,6 +67,16 @@ def type_text(value: Any) -> str:
     return "null" if value is None else type(value).__name__
 
 
+def _same_value(old: Any, new: Any) -> bool:
+    """Whether a row shows the same after its value changed from ``old`` to ``new``; a container
+    that is not the very same object may differ (persistent states share what did not change)."""
+    if old is new:
+        return True
+    if is_container(old) or is_container(new):
+        return False
+    return type(old) is type(new) and old == new
+
+
 def is_container(value: Any) -> bool:
     return isinstance(value, Mapping) or isinstance(value, LIST_TYPES)
 
@@ -195,11 +205,15 @@ class StateModel(QAbstractItemModel):
     def _refresh(self, node: _Node, value: Any) -> None:
         """The same keys at this node: new values and marks in the rows already made, children made again where they differ."""
         node.value = value
+        changed: list[int] = []  # rows whose value or mark changed: only those repaint
         for row, child in list(node.nodes.items()):
             if child.more:
                 continue
             new_value = value[child.key]
-            child.mark = self._mark(child.path, node)
+            mark = self._mark(child.path, node)
+            if mark != child.mark or not _same_value(child.value, new_value):
+                changed.append(row)
+            child.mark = mark
             if child.keys is not None and not self._same_keys(child.value, new_value):
                 index = self.createIndex(row, 0, child)
                 tail = None if self._removed else self._new_tail(child, new_value)
@@ -219,10 +233,9 @@ class StateModel(QAbstractItemModel):
                     self.endInsertRows()
             else:
                 self._refresh(child, new_value) if child.keys is not None else setattr(child, "value", new_value)
-        if node.nodes:
-            rows = sorted(node.nodes)
+        if changed:
             parent = QModelIndex() if node is self._root else self.createIndex(node.row, 0, node)
-            self.dataChanged.emit(self.index(rows[0], 0, parent), self.index(rows[-1], len(COLUMNS) - 1, parent))
+            self.dataChanged.emit(self.index(min(changed), 0, parent), self.index(max(changed), len(COLUMNS) - 1, parent))
 
     def _mark(self, path: Path, parent: _Node) -> str | None:
         # a row's own mark, else "added" when its parent shows added (everything under it is new)
