@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import QApplication
 
 from model.event import Event
@@ -115,3 +115,67 @@ def test_stepping_shows_each_state_and_marks_whether_rows_are_reused_or_rebuilt(
         reused += window.state_view.model.resets == resets
         previous = state
     assert reused > 0  # same-shaped states were shown in the existing rows
+
+
+class _LayoutWatch(QObject):
+    def __init__(self):
+        super().__init__()
+        self.requests = 0
+
+    def eventFilter(self, obj, event):  # noqa: N802 (Qt's name)
+        self.requests += event.type() == QEvent.Type.LayoutRequest
+        return False
+
+
+def _settle_layouts(turns: int = 50) -> None:
+    """Run event-loop turns until one runs no layout."""
+    watch = _LayoutWatch()
+    QApplication.instance().installEventFilter(watch)
+    try:
+        for _ in range(turns):
+            watch.requests = 0
+            QApplication.processEvents()
+            if not watch.requests:
+                return
+    finally:
+        QApplication.instance().removeEventFilter(watch)
+    raise AssertionError(f"the window still lays itself out after {turns} turns")
+
+
+class _PaintCounter(QObject):
+    """Counts paint events per watched widget."""
+
+    def __init__(self, widgets):
+        super().__init__()
+        self.counts = {w: 0 for w in widgets}
+
+    def eventFilter(self, obj, event):  # noqa: N802 (Qt's name)
+        if event.type() == QEvent.Type.Paint and obj in self.counts:
+            self.counts[obj] += 1
+        return False
+
+
+def test_a_cursor_move_repaints_what_shows_the_cursor_and_nothing_else(qtbot, window, demo_store, demo_connection):
+    # A label whose text changes asks the layouts above it to run again; through the tab widget
+    # that repainted the whole window on every move (the position label did, until d57d593).
+    connect(qtbot, window, demo_connection)
+    open_stream(qtbot, window, STREAM)
+    window.set_cursor(10)
+    panes = window.panes
+    bystanders = [panes.goto_edit, panes.live_box, panes.compare_box, panes.streams]
+    shows_cursor = [window.event_list.viewport(), window.state_view.tree.viewport()]
+    counter = _PaintCounter(bystanders + shows_cursor)
+    # the window settles first: the work after the load (checks, snapshots), the timeline's redraw,
+    # and the layouts, which run one level up the widget tree per event-loop turn
+    qtbot.waitUntil(lambda: window.worker.idle() and not window.timeline._redraw_timer.isActive(), timeout=5000)
+    _settle_layouts()
+    QApplication.instance().installEventFilter(counter)
+    try:
+        for version in (20, 35, 36, 80, 81, 150):
+            window.set_cursor(version)
+            assert panes.position_label.text().startswith(f"version {version:,} of")
+            QApplication.processEvents()
+    finally:
+        QApplication.instance().removeEventFilter(counter)
+    assert all(counter.counts[w] > 0 for w in shows_cursor), counter.counts
+    assert {type(w).__name__: counter.counts[w] for w in bystanders} == {type(w).__name__: 0 for w in bystanders}
