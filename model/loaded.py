@@ -360,8 +360,11 @@ class LoadedStream:
         i = bisect_right(self._checkpoint_positions, target) - 1
         start, state = self._checkpoint_positions[i], self._checkpoint_states[i]
         cached = cached_version - self._initial_version
-        if start <= cached < target:
-            start, state = cached, cached_state  # stepping forward
+        # stepping forward from the cache; also onto a checkpoint from the version just before it,
+        # so that the state after an event derives from the state before it (model.freeze.changed_keys:
+        # their diff then costs what the event changed, not a walk of the whole state)
+        if start <= cached < target or cached == target - 1:
+            start, state = cached, cached_state
         events = self._events_between(start, target)
         state = fold(state, events, self.reducer, stream_id=self.stream_id, after_version=self._initial_version + start)
         self._cache = (version, state)
