@@ -273,10 +273,16 @@ class EventSource(abc.ABC):
         descending: bool = False,
         offset: int = 0,
         limit: int = 100,
+        after: str | None = None,
     ) -> list[StreamInfo]:
         """A page of the stream list, filtered by exact type and by a stream id pattern
         (``model.patterns``: a case-insensitive substring, a ``*``/``?`` glob, or ``/regex/`` /
-        ``re:regex``)."""
+        ``re:regex``).
+
+        ``after``, with the stream id order only: the page that follows that stream id (which need
+        not exist), ``offset`` counting from there. Paging so costs the same at any depth; an
+        offset deep in a long list is read past row by row (UsageError with another order).
+        """
 
     @abc.abstractmethod
     def count_streams(self, *, type: str | None = None, match: str | None = None) -> int:

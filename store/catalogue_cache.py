@@ -34,7 +34,7 @@ import bson
 
 from model.event import StreamInfo
 from model.ports import STREAM_SORTS
-from store.natural import natural_key
+from store.natural import natural_key, order_key
 from store.uri import redact
 
 UTC = timezone.utc
@@ -330,10 +330,14 @@ class CatalogueCache:
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", values
 
     def page(self, *, type: str | None = None, match: str | None = None, sort: str = "stream_id",
-             descending: bool = False, offset: int = 0, limit: int = 100) -> list[StreamInfo]:
+             descending: bool = False, offset: int = 0, limit: int = 100,
+             after: str | None = None) -> list[StreamInfo]:
         if sort not in STREAM_SORTS:
             raise ValueError(sort)
         where, values = self._where(type, match)
+        if after is not None and sort == "stream_id":  # keyset, as the stores page (store.natural.order_key)
+            where += (" AND " if where else " WHERE ") + f"(natural, stream_id) {'<' if descending else '>'} (?, ?)"
+            values = [*values, *order_key(after)]
         direction = " DESC" if descending else ""
         order = ", ".join(term + direction for term in _ORDER[sort])
         sql = f"SELECT {_COLUMNS} FROM streams{where} ORDER BY {order} LIMIT ? OFFSET ?"

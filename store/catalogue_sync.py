@@ -612,13 +612,13 @@ class CachedList:
         return self.pages()
 
     def page(self, *, type: str | None, match: str | None, sort: str, descending: bool, offset: int,
-             limit: int) -> list[StreamInfo] | None:
-        pages = self._early(type, match, sort)
+             limit: int, after: str | None = None) -> list[StreamInfo] | None:
+        pages = None if after is not None else self._early(type, match, sort)  # index pages count by offset
         if pages is not None:
             with self.store._errors("list streams"):
                 return pages.page(descending=descending, offset=offset, limit=limit)
         found = self._read(lambda c: c.page(type=type, match=match, sort=sort, descending=descending,
-                                            offset=offset, limit=limit))
+                                            offset=offset, limit=limit, after=after))
         return None if found is None else found[0]
 
     def count(self, *, type: str | None, match: str | None) -> int | None:

@@ -29,7 +29,7 @@ from model.freeze import ThawedDict, freeze_each
 from model.ports import IndexBatch, PayloadBatch, STREAM_SORTS, Capabilities, CatalogueRebuild, Coverage, EventStore, StoreSize
 from store import search_sql
 from store.codec import CODEC_OPTIONS, CodecError
-from store.natural import natural_key
+from store.natural import check_after, natural_key
 from store.packing import BsonPayloads, index_batch
 
 UTC = _dt.timezone.utc
@@ -103,6 +103,16 @@ LEFT JOIN streams AS s ON s.stream_id = e.stream_id
 """
 _STREAM_FROM_EVENTS = ("SELECT max(stream_type), count(*), min(version), max(version), min(recorded_at), "
                        "max(recorded_at) FROM events WHERE stream_id = ?")
+# The distinct stream types in order (the column is NOT NULL), one probe of the type index each.
+_TYPES_SQL = """
+WITH RECURSIVE types(t) AS (
+    SELECT min(stream_type) FROM streams
+    UNION ALL
+    SELECT (SELECT min(stream_type) FROM streams WHERE stream_type > types.t) FROM types WHERE types.t IS NOT NULL
+)
+SELECT t FROM types WHERE t IS NOT NULL
+"""
+
 # What the catalogue accounts for, kept in eventlens_meta by every append (and set by a rebuild).
 _CATALOGUED_EVENTS, _CATALOGUED_STREAMS = "catalogued_events", "catalogued_streams"
 REBUILD_COMMAND = "`eventlens catalogue rebuild`"
@@ -520,11 +530,17 @@ class EmbeddedStore(search_sql.EmbeddedQuestions, EventStore):
         descending: bool = False,
         offset: int = 0,
         limit: int = 100,
+        after: str | None = None,
     ) -> list[StreamInfo]:
         if sort not in STREAM_SORTS:
             raise UsageError(f"unknown stream sort {sort!r}; use one of {', '.join(STREAM_SORTS)}")
+        check_after(after, sort)
         where, params = self._filter(type, match)
         order = "DESC" if descending else "ASC"
+        if after is not None:  # keyset: the index of the order is entered at the key, not stepped to it
+            key = self._sort_key if self._coverage.complete else "sort_key"
+            where += f" AND ({key}, stream_id) {'<' if descending else '>'} (?, ?)"
+            params = [*params, natural_key(after), after]
         if not self._coverage.complete:
             column = _LISTING_SORT_COLUMNS[sort]
             tie = f", stream_id {order}" if column == "sort_key" else f", sort_key {order}, stream_id {order}"
@@ -556,8 +572,11 @@ class EmbeddedStore(search_sql.EmbeddedQuestions, EventStore):
         return self._query(f"SELECT count(*) FROM {table} WHERE {where}", params)[0][0]
 
     def stream_types(self) -> list[str]:
-        table = "streams" if self._coverage.complete else self._listing()
-        return [r[0] for r in self._query(f"SELECT DISTINCT stream_type FROM {table} ORDER BY stream_type")]
+        if not self._coverage.complete:
+            return [r[0] for r in self._query(f"SELECT DISTINCT stream_type FROM {self._listing()} ORDER BY stream_type")]
+        # A skip-scan of the type index: one probe per type, where DISTINCT reads every entry
+        # (66 ms at 1,000,000 streams against 0.1 ms, bench/bench_scale.py).
+        return [r[0] for r in self._query(_TYPES_SQL)]
 
     def version_at(self, stream_id: str, moment: _dt.datetime) -> int:
         rows = self._query(

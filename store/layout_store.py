@@ -54,7 +54,7 @@ from store.layout import (
     stream_type_of,
 )
 from store.mongo import translate_errors
-from store.natural import natural_key
+from store.natural import check_after, follows, natural_key
 from store.prefetch import prefetched
 from store.search import LayoutQuestions
 
@@ -466,14 +466,18 @@ class LayoutStore(LayoutQuestions, EventStore):
         return entries
 
     def streams(self, *, type: str | None = None, match: str | None = None, sort: str = "stream_id",
-                descending: bool = False, offset: int = 0, limit: int = 100) -> list[StreamInfo]:
+                descending: bool = False, offset: int = 0, limit: int = 100,
+                after: str | None = None) -> list[StreamInfo]:
         if sort not in STREAM_SORTS:
             raise UsageError(f"unknown stream sort {sort!r}; use one of {', '.join(STREAM_SORTS)}")
+        check_after(after, sort)
         found = None if self._listing is None else self._listing.page(type=type, match=match, sort=sort,
-                                                                     descending=descending, offset=offset, limit=limit)
+                                                                     descending=descending, offset=offset, limit=limit,
+                                                                     after=after)
         if found is not None:
             return found
-        entries = self._selected(type, match)
+        beyond = follows(after, descending)
+        entries = [e for e in self._selected(type, match) if beyond(e.stream_id)]
 
         def key(e: _Entry) -> tuple:  # ties, and the ids themselves, in natural order: account-2 before account-10
             value = None if sort == "stream_id" else getattr(e, sort)

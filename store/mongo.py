@@ -78,7 +78,7 @@ from model.freeze import LIST_TYPES, freeze_each
 from model.patterns import parse_pattern
 from model.ports import IndexBatch, PayloadBatch, STREAM_SORTS, Capabilities, CatalogueRebuild, Coverage, EventStore, StoreSize
 from store.codec import CODEC_OPTIONS, CodecError
-from store.natural import natural_key
+from store.natural import check_after, follows, natural_key
 from store.search import MongoQuestions
 from store.packing import BsonPayloads, index_batch, raw_payload
 from store.uri import host_ports
@@ -804,24 +804,31 @@ class MongoStore(MongoQuestions, EventStore):
         descending: bool = False,
         offset: int = 0,
         limit: int = 100,
+        after: str | None = None,
     ) -> list[StreamInfo]:
         if sort not in STREAM_SORTS:
             raise UsageError(f"unknown stream sort {sort!r}; use one of {', '.join(STREAM_SORTS)}")
+        check_after(after, sort)
         if limit <= 0:
             return []
         if not self._coverage.complete:
             source, heads = self._listing()
             with self._errors("list streams"):
                 page = source.streams(type=type, match=None if match is None else str(match), sort=sort,
-                                      descending=descending, offset=offset, limit=limit)
+                                      descending=descending, offset=offset, limit=limit, after=after)
             return [self._annotated(i, heads.get(i.stream_id)) for i in page]
         order = DESCENDING if descending else ASCENDING
         field = _SORT_FIELDS[sort]
         keys = ([] if field == "_id" else [(field, order)]) + [("sort_key", order), ("_id", order)]
         with self._errors("list streams"):
             if not self._keyed():
-                return self._sorted_here(type, match, field, descending, offset, limit)
-            docs = list(self._streams.find(self._filter(type, match)).sort(keys).skip(max(0, offset)).limit(limit))
+                return self._sorted_here(type, match, field, descending, offset, limit, after)
+            query = self._filter(type, match)
+            if after is not None:  # keyset: the (sort_key, _id) index entered at the key
+                beyond, key = ("$lt" if descending else "$gt"), natural_key(str(after))
+                query = {"$and": [query, {"$or": [{"sort_key": {beyond: key}},
+                                                  {"sort_key": key, "_id": {beyond: str(after)}}]}]}
+            docs = list(self._streams.find(query).sort(keys).skip(max(0, offset)).limit(limit))
         return [_info(d) for d in docs]
 
     def _keyed(self) -> bool:
@@ -830,9 +837,10 @@ class MongoStore(MongoQuestions, EventStore):
             self._all_keyed = self._streams.find_one({"sort_key": {"$exists": False}}, {"_id": 1}) is None
         return self._all_keyed
 
-    def _sorted_here(self, type, match, field, descending, offset, limit) -> list[StreamInfo]:
+    def _sorted_here(self, type, match, field, descending, offset, limit, after=None) -> list[StreamInfo]:
         """A page in natural order from a catalogue without sort keys: every match read and sorted here."""
-        docs = list(self._streams.find(self._filter(type, match)))
+        beyond = follows(after, descending)
+        docs = [d for d in self._streams.find(self._filter(type, match)) if beyond(str(d["_id"]))]
 
         def key(doc):
             value = doc.get(field) if field != "_id" else None

@@ -35,3 +35,24 @@ def _number(match: re.Match[str]) -> str:
 def natural_key(text: str) -> str:
     """A key whose plain string order is the natural order of ``text`` (digit runs compared as numbers)."""
     return _DIGITS.sub(_number, text)
+
+
+def order_key(stream_id: str) -> tuple[str, str]:
+    """A stream id's place in the stream list's total order: natural, then the id itself (``7`` before ``007``)."""
+    return natural_key(stream_id), stream_id
+
+
+def check_after(after: str | None, sort: str) -> None:
+    """``after`` (keyset paging) follows one stream id in the id order; any other order pages by offset."""
+    if after is not None and sort != "stream_id":
+        from model.errors import UsageError
+
+        raise UsageError(f"a page after a stream id needs the stream id order, not {sort!r}; page by offset")
+
+
+def follows(after: str | None, descending: bool):
+    """A test of whether a stream id comes after ``after`` in the (possibly descending) id order."""
+    if after is None:
+        return lambda stream_id: True
+    key = order_key(after)
+    return (lambda stream_id: order_key(stream_id) < key) if descending else (lambda stream_id: order_key(stream_id) > key)

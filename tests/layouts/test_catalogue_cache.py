@@ -216,6 +216,8 @@ def test_natural_order_of_stream_ids_in_the_cached_list(tool_db, axon):
     assert ids(store.streams()) == ["account-1", "account-2", "account-3", "account-10", "account-20", "account-100"]
     assert ids(store.streams(descending=True, limit=2)) == ["account-100", "account-20"]
     assert ids(store.streams(offset=2, limit=2)) == ["account-3", "account-10"]
+    assert ids(store.streams(after="account-3", limit=2)) == ["account-10", "account-20"]  # keyset, in the file
+    assert ids(store.streams(after="account-10", descending=True)) == ["account-3", "account-2", "account-1"]
     assert ids(store.streams(match="ACCOUNT-1")) == ["account-1", "account-10", "account-100"]
     assert store.count_streams(match="0") == 3 and store.count_streams(type="Nope") == 0
 

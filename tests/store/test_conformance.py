@@ -239,6 +239,26 @@ class ReadingContract:
         assert ids(store.streams(sort="events", descending=True, offset=1, limit=2)) == ["user-a.b(1", "user-100%_"]
         assert store.streams(limit=0) == []
 
+    def test_stream_list_pages_after_a_stream_id(self, listed):
+        """Keyset pages: each follows the last id of the one before, in either direction, filtered too."""
+        store = listed
+        for descending, filters in ((False, {}), (True, {}), (False, {"type": "user"}), (True, {"match": "A"})):
+            every = ids(store.streams(descending=descending, limit=100, **filters))
+            pages, after = [], None
+            while True:
+                page = ids(store.streams(descending=descending, limit=2, after=after, **filters))
+                pages.append(page)
+                if len(page) < 2:
+                    break
+                after = page[-1]
+            assert sum(pages, []) == every, (descending, filters)
+        assert ids(store.streams(after="order-9", limit=2)) == ["order-10", "user-100%_"]
+        assert ids(store.streams(after="order-9", offset=1, limit=1)) == ["user-100%_"]
+        assert ids(store.streams(after="order-50")) == ["user-100%_", "user-a.b(1", "user-axb(2"]  # need not exist
+        assert ids(store.streams(after="order-50", descending=True)) == ["order-10", "order-9", "account-1", "Account-2"]
+        with pytest.raises(UsageError, match="needs the stream id order"):
+            store.streams(sort="events", after="order-9")
+
     def test_stream_list_filters_by_type_and_literal_case_insensitive_text(self, listed):
         store = listed
         assert ids(store.streams(type="order")) == ["order-9", "order-10"]

@@ -55,6 +55,7 @@ def test_an_older_embedded_file_lists_in_natural_order_read_only_and_unchanged(t
         assert store.coverage().complete
         assert ids(store.streams()) == NATURAL
         assert ids(store.streams(sort="stream_type", descending=True)) == NATURAL[::-1]
+        assert ids(store.streams(after=NATURAL[2])) == NATURAL[3:]  # keyset on the key computed on the fly
     assert path.read_bytes() == before and "sort_key" not in stream_columns(path)
 
 
@@ -92,6 +93,7 @@ def test_a_mongo_catalogue_without_sort_keys_lists_in_natural_order_until_a_rebu
         assert ids(store.streams()) == NATURAL
         assert ids(store.streams(sort="events", descending=True, offset=1, limit=2)) == NATURAL[::-1][1:3]
         assert ids(store.streams(match="acct-1")) == ["acct-1", "acct-10", "acct-100"]
+        assert ids(store.streams(after=NATURAL[2], descending=True)) == NATURAL[:2][::-1]  # sorted here, then after
     with MongoStore(mongo_uri, mongo_db_name) as store:
         store.rebuild_catalogue()
         assert ids(store.streams()) == NATURAL

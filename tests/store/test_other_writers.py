@@ -72,6 +72,8 @@ class OtherWriterContract:
         with app.open(read_only=True) as store:
             assert not store.coverage().complete
             assert [i.stream_id for i in store.streams()] == ["user-1", "user-9", "user-10", "user-100"]
+            assert [i.stream_id for i in store.streams(after="user-9")] == ["user-10", "user-100"]
+            assert [i.stream_id for i in store.streams(after="user-10", descending=True)] == ["user-9", "user-1"]
             assert [i.stream_id for i in store.streams(sort="events", descending=True, limit=2)] == ["user-100",
                                                                                                    "user-10"]
 

@@ -149,12 +149,19 @@ class StreamList:
 
 
 def every_stream(store: EventSource, *, page_size: int = 1000, **filters) -> Iterator[StreamInfo]:
-    """Every stream the filter gives, a page at a time (the command line's listings and checks)."""
-    offset = 0
+    """Every stream the filter gives, a page at a time (the command line's listings, checks and as-of).
+
+    In the stream id order each page follows the last id of the one before (``after``), so every
+    page costs the same; the other orders page by offset, each page stepping past the ones before.
+    """
+    keyset = filters.get("sort", "stream_id") == "stream_id"
+    offset, after = 0, None
     while True:
-        page = store.streams(offset=offset, limit=page_size, **filters)
+        page = store.streams(after=after, limit=page_size, **filters) if keyset else \
+            store.streams(offset=offset, limit=page_size, **filters)
         yield from page
         if len(page) < page_size:
             return
         offset += len(page)
+        after = page[-1].stream_id
 
