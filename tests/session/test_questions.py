@@ -212,3 +212,20 @@ def test_as_of_starts_from_the_latest_snapshot_at_or_before_the_moment(filled):
         assert {r.stream_id: (r.version, r.state) for r in results.rows} == expected(use)
     used = {r.stream_id: r.snapshot for r in results.rows}
     assert set(used.values()) == {0}
+
+
+@pytest.mark.parametrize("sort,descending", [("stream_id", False), ("stream_id", True), ("events", True)])
+def test_the_stream_list_pages_through_every_stream_in_its_order(filled, sort, descending):
+    """Paged by the last id in the id order (keyset), by offset in the others: the same rows as one read."""
+    from ui.session.streams import StreamList
+
+    _, store, _ = filled
+    for n in (2, 10, 11, 100):  # ids whose natural order is not their text order
+        store.append(f"acc-{n}x", [NewEvent("AccountOpened", {"n": n}, {}, T0)], 0, stream_type="account")
+    listing = StreamList(run_now, page_size=3)
+    listing.set_sort(sort, descending)
+    listing.set_store(store)
+    while listing.can_fetch_more():
+        listing.fetch_more()
+    expected = [i.stream_id for i in store.streams(sort=sort, descending=descending, limit=1000)]
+    assert [i.stream_id for i in listing.rows] == expected and len(expected) == 12

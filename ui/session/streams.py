@@ -91,10 +91,12 @@ class StreamList:
             return
         store, gen, offset = self.store, self._generation, len(self.rows)
         match, stream_type, sort, descending, size = self.match, self.stream_type, self.sort, self.descending, self.page_size
+        # in the id order the next page follows the last row (a keyset: as cheap deep in the list as at its top)
+        place = {"after": self.rows[-1].stream_id} if sort == "stream_id" and self.rows else {"offset": offset}
         self._fetching = True
         self._run(Job("list streams",
                       lambda task: store.streams(type=stream_type, match=match, sort=sort, descending=descending,
-                                                 offset=offset, limit=size),
+                                                 limit=size, **place),
                       on_result=lambda page: self._next(gen, page), on_error=lambda error: self._failed(gen, error)))
 
     def mark_problems(self, stream_id: str, count: int) -> None:
