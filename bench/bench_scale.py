@@ -162,6 +162,7 @@ def stream_list(path: Path, streams: int) -> dict[str, Figure]:
     store = EmbeddedStore(path, read_only=True)
     try:
         middle = streams // 2
+        middle_id = store.streams(offset=middle, limit=1)[0].stream_id
         prefix_range = "stream_id >= 'account-1' AND stream_id < 'account-2' AND stream_id GLOB ?"
         cases = [
             ("first", "first page (100 by id)", lambda: store.streams(limit=100),
@@ -179,6 +180,10 @@ def stream_list(path: Path, streams: int) -> dict[str, Figure]:
             ("deep", "a page in the middle (offset = half the streams)", lambda: store.streams(offset=middle),
              lambda: q(f"SELECT {COLUMNS} FROM streams ORDER BY stream_id LIMIT 100 OFFSET ?", middle),
              "the same SELECT ... OFFSET"),
+            ("deep_after", "a page in the middle by key (after= the id at half the streams)",
+             lambda: store.streams(after=middle_id), lambda: q(f"SELECT {COLUMNS} FROM streams WHERE stream_id > ? "
+                                                               "ORDER BY stream_id LIMIT 100", middle_id),
+             "the same SELECT ... WHERE stream_id > ?"),
             ("type", "type filter 'account', first page", lambda: store.streams(type="account"),
              lambda: q(f"SELECT {COLUMNS} FROM streams WHERE stream_type = 'account' ORDER BY stream_id LIMIT 100"),
              "the same SELECT"),
@@ -208,8 +213,8 @@ def stream_list(path: Path, streams: int) -> dict[str, Figure]:
 
         (ours, n), (base, m) = alternated(lambda: sum(1 for _ in every_stream(store, page_size=5000)), keyset, 1)
         assert n == m == streams, (n, m)
-        out["every"] = Figure("every stream, pages of 5,000 (ui.session.streams.every_stream: OFFSET paging; "
-                              "as-of lists its streams so)", ours, base, "keyset pages (stream_id > last)")
+        out["every"] = Figure("every stream, pages of 5,000 (ui.session.streams.every_stream: keyset pages "
+                              "since cd2a691; as-of lists its streams so)", ours, base, "keyset pages (stream_id > last)")
     finally:
         store.close()
         db.close()
