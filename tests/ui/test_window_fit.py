@@ -89,6 +89,9 @@ def test_the_last_event_and_the_cursor_at_the_end_are_in_view_and_headings_are_w
     x0, x1 = timeline.detail.viewRange()[0]
     assert timeline.cursor.isVisible() and x0 <= timeline.cursor.value() <= x1, (x0, x1, timeline.cursor.value())
     assert timeline.cursor.value() == timeline.model.x_of(last)
+    # the position reads whole, never "version 300…"
+    position = window.panes.position_label
+    qtbot.waitUntil(lambda: position.label.text() == position.text() == f"version {last:,} of {last:,}", timeout=5_000)
 
     header = window.streams.view.horizontalHeader()
     bold = QFont(header.font())

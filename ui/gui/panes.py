@@ -93,7 +93,7 @@ class Panes(QWidget):
         self.snapshot_panel = SnapshotPanel()
         self.field_history = FieldHistoryPanel()
         self.goto_edit = QLineEdit(placeholderText="Go to version or date (2024-01-05T10:00)")
-        self.position_label = SteadyLabel(chars=34)  # "version 1,000,000 of 1,000,000 (partial)"
+        self.position_label = SteadyLabel(chars=34, whole=True)  # "version 1,000,000 of 1,000,000 (partial)"
         self.reducer_label = QLabel("")
         self.reducer_label.setToolTip("The reducer that builds the states; change it in the Reducer menu")
         self.compare_box = QCheckBox("Compare with")
@@ -230,6 +230,7 @@ class Panes(QWidget):
         self.compare_box.setChecked(False)
         self.compare_spin.setMaximum(0)
         self.position_label.setText("")
+        self.position_label.forget_width()
 
     def bind_stream(self, stream: OpenStream) -> None:
         """Show ``stream`` as it loads; the keys move its cursor from the first batch on."""
