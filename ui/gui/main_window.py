@@ -9,11 +9,11 @@ from __future__ import annotations
 import logging
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QWidget
 
 from model.errors import EventLensError
 from ui.gui.layout_proposal import confirm_layout
+from ui.gui.menus import build_menus
 from ui.gui.panes import Panes
 from ui.gui.settings import Settings
 from ui.gui.status import StatusBinding
@@ -63,7 +63,7 @@ class MainWindow(QMainWindow):
         self.field_history, self.tabs, self.goto_edit = panes.field_history, panes.tabs, panes.goto_edit
         self.status = StatusBinding(self.statusBar(), self.worker)
         self.status.cancel_button.clicked.connect(self.cancel_work)
-        self._build_menus()
+        build_menus(self)
         self.live_timer = QTimer(self, interval=live_interval_ms)
         self.live_timer.timeout.connect(self._poll_live)
         # a mouse drag moves the timeline's cursor several times in one event-loop turn: the state
@@ -82,47 +82,6 @@ class MainWindow(QMainWindow):
         session.reducer.changed.connect(self.panes.show_reducer)
         self.timeline.redrawing.connect(self.worker.hold.hold)
         self._restore_geometry()
-
-    def _build_menus(self) -> None:
-        bar = self.menuBar()
-        file_menu = bar.addMenu("&File")
-        file_menu.addAction("&Connect…", QKeySequence.StandardKey.Open, self.show_connect_dialog)
-        file_menu.addAction("Open &embedded store file…", self._choose_embedded_file)
-        file_menu.addSeparator()
-        for text, what, filters in (("Export events as &NDJSON…", "events", "NDJSON (*.ndjson)"),
-                                    ("Export events as &CSV…", "events", "CSV (*.csv)"),
-                                    ("Export &state at cursor as JSON…", "state", "JSON (*.json)"),
-                                    ("Export &timeline image…", "timeline", "PNG image (*.png)")):
-            file_menu.addAction(text, lambda what=what, filters=filters: self._export_dialog(what, filters))
-        file_menu.addSeparator()
-        file_menu.addAction("&Quit", QKeySequence.StandardKey.Quit, self.close)
-        self.reducer_menu = bar.addMenu("&Reducer")
-        self.reducer_menu.aboutToShow.connect(self._fill_reducer_menu)
-        stream_menu = bar.addMenu("&Stream")
-        stream_menu.addAction("&Reload", QKeySequence.StandardKey.Refresh, self.session.reload)
-        stream_menu.addAction("&Go to…", QKeySequence("Ctrl+G"), lambda: self.goto_edit.setFocus())
-        stream_menu.addAction("Create &snapshot at cursor…", self.create_snapshot)
-        panes = self.panes
-        questions = bar.addMenu("&Across streams")
-        questions.addAction("&Search events…", QKeySequence.StandardKey.Find, lambda: self._ask(panes.search_view))
-        questions.addAction("States &as of a moment…", QKeySequence("Ctrl+Shift+A"), lambda: self._ask(panes.as_of_view))
-        questions.addAction("&Trace the event at the cursor", QKeySequence("Ctrl+T"), self.trace_cursor)
-        questions.addAction("S&tatistics", lambda: panes.show_view(panes.stats_view))
-        self.view_menu = bar.addMenu("&View")
-        from ui.gui.theme import add_theme_menu
-
-        add_theme_menu(self.view_menu, self.settings)
-
-    def _fill_reducer_menu(self) -> None:
-        menu, choice = self.reducer_menu, self.session.reducer
-        menu.clear()
-        for option in reducers.shipped():
-            action = menu.addAction(option.name, lambda option=option: (
-                self.session.use_generic_reducer() if option.path is None else self.use_reducer_file(option.path)))
-            action.setCheckable(True)
-            action.setChecked(choice.path == option.path if option.path else choice.path is None)
-        menu.addSeparator()
-        menu.addAction("Load reducer &file…", self._choose_reducer)
 
     def _ask(self, view) -> None:
         self.panes.show_view(view)
