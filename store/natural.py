@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import re
 
+from model.errors import UsageError
+
 _DIGITS = re.compile(r"[0-9]+")
 #: Numbers up to this many significant digits take a one-digit length prefix ("1".."8");
 #: longer ones "9" and a two-digit length. Beyond 99 digits a run is kept as it is.
@@ -45,8 +47,6 @@ def order_key(stream_id: str) -> tuple[str, str]:
 def check_after(after: str | None, sort: str) -> None:
     """``after`` (keyset paging) follows one stream id in the id order; any other order pages by offset."""
     if after is not None and sort != "stream_id":
-        from model.errors import UsageError
-
         raise UsageError(f"a page after a stream id needs the stream id order, not {sort!r}; page by offset")
 
 
