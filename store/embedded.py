@@ -103,6 +103,8 @@ LEFT JOIN streams AS s ON s.stream_id = e.stream_id
 """
 _STREAM_FROM_EVENTS = ("SELECT max(stream_type), count(*), min(version), max(version), min(recorded_at), "
                        "max(recorded_at) FROM events WHERE stream_id = ?")
+# Streams of the natural order a filtered page in id order looks through before it reads every match
+WALK_ROWS = 20_000
 # The distinct stream types in order (the column is NOT NULL), one probe of the type index each.
 _TYPES_SQL = """
 WITH RECURSIVE types(t) AS (
@@ -535,12 +537,19 @@ class EmbeddedStore(search_sql.EmbeddedQuestions, EventStore):
         if sort not in STREAM_SORTS:
             raise UsageError(f"unknown stream sort {sort!r}; use one of {', '.join(STREAM_SORTS)}")
         check_after(after, sort)
-        where, params = self._filter(type, match)
+        where, params = self._filter(type, None)
         order = "DESC" if descending else "ASC"
         if after is not None:  # keyset: the index of the order is entered at the key, not stepped to it
             key = self._sort_key if self._coverage.complete else "sort_key"
             where += f" AND ({key}, stream_id) {'<' if descending else '>'} (?, ?)"
             params = [*params, natural_key(after), after]
+        matched, matched_params = search_sql.stream_match_sql(match) if match else ("", [])
+        if self._coverage.complete and matched and sort == "stream_id":
+            page = self._walked_page(type, after, matched, matched_params, descending, offset, limit)
+            if page is not None:
+                return page
+        if matched:
+            where, params = f"{where} AND {matched}", [*params, *matched_params]
         if not self._coverage.complete:
             column = _LISTING_SORT_COLUMNS[sort]
             tie = f", stream_id {order}" if column == "sort_key" else f", sort_key {order}, stream_id {order}"
@@ -556,6 +565,35 @@ class EmbeddedStore(search_sql.EmbeddedQuestions, EventStore):
             f"ORDER BY {column} {order}{tie} LIMIT ? OFFSET ?",
             (*params, max(0, limit), max(0, offset)),
         )
+        return [_info(r) for r in rows]
+
+    def _walked_page(self, type: str | None, after: str | None, matched: str, matched_params: list,
+                     descending: bool, offset: int, limit: int) -> list[StreamInfo] | None:
+        """A filtered page in id order from the first WALK_ROWS entries of the natural index, or None
+        when they hold too few matches (then every match is read and sorted by key).
+
+        An id pattern with a literal prefix is a range of ids but not of natural keys (account-1,
+        account-10 and account-100 lie far apart), so the plain plan reads every match of the range
+        and sorts it: 147 ms for a first page among 1,000,000 streams. A common pattern fills its
+        page within a few thousand streams of the natural order.
+        """
+        if self._sort_key != "sort_key" or WALK_ROWS <= 0:
+            return None  # an older file without the natural index (read-only): the plain plan
+        order, beyond, within = ("DESC", "<", ">=") if descending else ("ASC", ">", "<=")
+        keyset, keys = (f"(sort_key, stream_id) {beyond} (?, ?)", [natural_key(after), after]) if after is not None \
+            else ("1", [])
+        # the walk's last entry, read from the index alone (no stream's row): the walk stops there
+        edge = self._query(f"SELECT sort_key, stream_id FROM streams INDEXED BY streams_by_key WHERE {keyset} "
+                           f"ORDER BY sort_key {order}, stream_id {order} LIMIT 1 OFFSET ?", (*keys, WALK_ROWS - 1))
+        where, params = self._filter(type, None)
+        bound, ends = (f" AND (sort_key, stream_id) {within} (?, ?)", list(edge[0])) if edge else ("", [])
+        rows = self._query(
+            f"SELECT stream_id, stream_type, version, first_time, last_time, {self._first} FROM streams "
+            f"INDEXED BY streams_by_key WHERE {where} AND {keyset} AND {matched}{bound} "
+            f"ORDER BY sort_key {order}, stream_id {order} LIMIT ? OFFSET ?",
+            (*params, *keys, *matched_params, *ends, max(0, limit), max(0, offset)))
+        if len(rows) < limit and edge:
+            return None  # the walk ended before the page was full: the matches past it decide
         return [_info(r) for r in rows]
 
     def _listed(self, row: tuple) -> StreamInfo:

@@ -99,3 +99,28 @@ def test_a_mongo_catalogue_without_sort_keys_lists_in_natural_order_until_a_rebu
         assert ids(store.streams()) == NATURAL
     assert streams.count_documents({"sort_key": {"$exists": False}}) == 0
     assert list(events.find({}).sort("_id")) == events_before
+
+
+def test_a_filtered_page_from_the_walk_of_the_natural_index_is_the_page_of_every_match(tmp_path, monkeypatch):
+    """A pattern's page in id order comes from the first streams of the natural index when they hold
+    enough matches, else from every match sorted: the same page either way."""
+    import store.embedded as embedded
+
+    with EmbeddedStore(tmp_path / "s.sqlite") as store:
+        for n in (1, 2, 3, 10, 11, 12, 20, 100, 101, 110, 1000, 1234):
+            for prefix in ("acct", "user"):
+                store.append(f"{prefix}-{n}", [NewEvent("Opened", {})], 0, stream_type=prefix)
+        asks = [dict(match=m, limit=limit, offset=offset, descending=descending, **extra)
+                for m in ("acct-1*", "*-1?", "user-1", "re:^acct-1\\d$", "acct-7*")
+                for limit, offset in ((3, 0), (2, 2), (100, 0))
+                for descending in (False, True)
+                for extra in ({}, {"after": "acct-11"}, {"type": "acct"})]
+        every = {}
+        monkeypatch.setattr(embedded, "WALK_ROWS", 0)  # no walk: every match read and sorted
+        for i, ask in enumerate(asks):
+            every[i] = ids(store.streams(**ask))
+        for walk in (4, 1_000):  # a walk too short for some pages, and one over every stream
+            monkeypatch.setattr(embedded, "WALK_ROWS", walk)
+            for i, ask in enumerate(asks):
+                assert ids(store.streams(**ask)) == every[i], (walk, ask)
+        assert every[0] == ["acct-1", "acct-10", "acct-11"]  # natural order, not text order
