@@ -151,8 +151,9 @@ def server_search(streams: int) -> tuple[list[Row], str]:
 
 
 # -- as of ------------------------------------------------------------------------------------------
-def as_of_run(path: str, mode: str) -> dict:
-    """One as-of over the whole store in this process (``mode``: parallel or sequential); JSON facts."""
+def as_of_run(path: str, mode: str, match: str = "") -> dict:
+    """One as-of at the end of every stream (or those ``match`` names) in this process (``mode``:
+    parallel or sequential); JSON facts. bench_scale.py runs it too."""
     import resource
 
     from ui.session.asof import AsOf, AsOfResults, InlineExecutor, Source, process_pool
@@ -162,7 +163,7 @@ def as_of_run(path: str, mode: str) -> dict:
     store = connection.open()
     executor = InlineExecutor() if mode == "sequential" else process_pool()
     started = time.perf_counter()
-    results = AsOfResults(store, Source(connection), AsOf(None, reducer_path=str(ROOT / "resources/reducers/demo.py")),
+    results = AsOfResults(store, Source(connection), AsOf(None, stream=match or None, reducer_path=str(ROOT / "resources/reducers/demo.py")),
                           executor=executor)
     results.start()
     elapsed = time.perf_counter() - started

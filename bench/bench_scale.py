@@ -42,6 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import datasets  # noqa: E402
+from bench.bench_questions import as_of_run  # noqa: E402 (one as-of run, as bench_questions measures it)
 from bench.run import RESULTS, _num, load_average, machine  # noqa: E402
 
 SECTION = "## The embedded store at 10,000,000 events (issue 16.4)"
@@ -51,7 +52,6 @@ BROAD = {"where": {"metadata.user": "alice"}}
 GLOB = "account-1*"  # a glob with a literal prefix: a range of the catalogue, then the pattern
 SUBSET = "account-1????"  # 10,000 streams at both sizes (account-10000 .. account-19999)
 TENTH = "account-1*"  # a tenth of the accounts: 11,111 streams at 1M, 111,111 at 10M
-REDUCER = str(ROOT / "resources/reducers/demo.py")
 # The fix this benchmark led to, with its before and after (measured by hand on the same files, see the commit).
 FIX_NOTE = """- The fix this benchmark led to (commit "the type index carries the head"): a count of a type's
   streams, and any page of a type's list, read `streams_by_type (stream_type, stream_id)` and then
@@ -275,32 +275,6 @@ def search(path: Path, events: int) -> dict[str, Figure]:
 
 
 # -- A. as of --------------------------------------------------------------------------------------
-def as_of_run(path: str, mode: str, match: str) -> dict:
-    """One as-of at each stream's end in this process (``mode``: parallel or sequential); JSON facts."""
-    import resource
-
-    from ui.session.asof import AsOf, AsOfResults, InlineExecutor, Source, process_pool
-    from ui.session.connection import Connection
-
-    connection = Connection(uri=path, read_only=True)
-    store = connection.open()
-    executor = InlineExecutor() if mode == "sequential" else process_pool()
-    started = time.perf_counter()
-    results = AsOfResults(store, Source(connection), AsOf(None, stream=match or None, reducer_path=REDUCER),
-                          executor=executor)
-    results.start()
-    elapsed = time.perf_counter() - started
-    executor.shutdown()
-    store.close()
-    own = resource.getrusage(resource.RUSAGE_SELF)
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    peak = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM"))
-    return {"mode": mode, "seconds": elapsed, "rows": len(results.rows), "error": results.error,
-            "peak_mib": peak / 1024, "cpu_s": own.ru_utime + own.ru_stime,
-            "worker_cpu_s": children.ru_utime + children.ru_stime,
-            "balance_sum": sum(r.state.get("balance", 0) for r in results.rows)}
-
-
 def as_of(path: Path, match: str, expected: int) -> tuple[Figure, dict]:
     """Parallel, then sequential, each in a fresh process; the parallel run beside the sequential one."""
     runs = {}
