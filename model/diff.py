@@ -62,7 +62,8 @@ def format_path(path: Path) -> str:
     return "".join(parts)
 
 
-def _same_scalar(old: Any, new: Any) -> bool:
+def same_scalar(old: Any, new: Any) -> bool:
+    """Whether two scalars are the same value of a state: of one type and equal (NaN equal to NaN)."""
     # Type-aware: 1, 1.0 and True are equal in Python but different values in a state.
     if type(old) is not type(new):
         return False
@@ -113,7 +114,7 @@ def diff(old: Any, new: Any) -> Diff:
             else:
                 indexes = sorted(set(indexes), reverse=True)
             stack.extend((path + (i,), a[i], b[i]) for i in indexes)
-        elif not _same_scalar(a, b):
+        elif not same_scalar(a, b):
             result.changed.append(Change(path, a, b))
     for changes in (result.added, result.removed, result.changed):
         changes.sort(key=lambda c: _sort_key(c.path))

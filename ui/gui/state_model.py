@@ -11,7 +11,7 @@ from typing import Any, Mapping
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, Qt
 from PySide6.QtGui import QFont
 
-from model.diff import Diff, format_path
+from model.diff import Diff, format_path, same_scalar
 from model.freeze import LIST_TYPES, changed_keys
 from ui.gui.theme import mark_color
 
@@ -74,7 +74,7 @@ def _same_value(old: Any, new: Any) -> bool:
         return True
     if is_container(old) or is_container(new):
         return False
-    return type(old) is type(new) and old == new
+    return same_scalar(old, new)
 
 
 def is_container(value: Any) -> bool:
