@@ -38,7 +38,7 @@ from bson import ObjectId  # noqa: E402
 
 from bench import datasets  # noqa: E402
 from bench.measure import Row  # noqa: E402
-from bench.run import load_average, machine, table  # noqa: E402
+from bench.run import load_average, machine, replace_section, table  # noqa: E402
 from bench.servers import BenchError, open_server  # noqa: E402
 
 PER_STREAM = 10
@@ -305,13 +305,7 @@ def index_row(where: str, uri: str, db: str) -> Row:
 
 
 def write_section(text: str, path: Path) -> None:
-    old = path.read_text() if path.exists() else ""
-    start = old.find(SECTION)
-    if start < 0:
-        path.write_text(old.rstrip("\n") + "\n\n" + text)
-        return
-    after = old.find("\n## ", start + len(SECTION))
-    path.write_text(old[:start] + text + (old[after + 1:] if after >= 0 else ""))
+    replace_section(path, SECTION, text)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench import datasets  # noqa: E402
 from bench.measure import Row  # noqa: E402
-from bench.run import FULL, RESULTS, load_average, machine, table  # noqa: E402
+from bench.run import FULL, RESULTS, load_average, machine, replace_section, table  # noqa: E402
 
 SECTION = "## Questions across streams (issue 14)"
 SEARCH = {"types": ("FundsWithdrawn",), "where": {"data.amount": {"$gt": 20000}}}
@@ -248,15 +248,7 @@ T trace. **ratio** is baseline time / our time.
 
 {table(rows)}
 """
-    text = RESULTS.read_text() if RESULTS.is_file() else "# Benchmark results\n"
-    if SECTION in text:
-        start = text.index(SECTION)
-        rest = text[start + len(SECTION):]
-        end = rest.find("\n## ")
-        text = text[:start] + body.rstrip("\n") + ("\n" + rest[end:] if end >= 0 else "\n")
-    else:
-        text = text.rstrip("\n") + "\n\n" + body
-    RESULTS.write_text(text)
+    replace_section(RESULTS, SECTION, body)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -43,7 +43,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench import datasets  # noqa: E402
 from bench.bench_questions import as_of_run  # noqa: E402 (one as-of run, as bench_questions measures it)
-from bench.run import RESULTS, _num, load_average, machine  # noqa: E402
+from bench.run import RESULTS, _num, load_average, machine, replace_section  # noqa: E402
 
 SECTION = "## The embedded store at 10,000,000 events (issue 16.4)"
 SHAPES = {"1M": (100_000, 10), "10M": (1_000_000, 10)}
@@ -443,15 +443,7 @@ def table(figures: dict[str, dict[str, Figure]], letters: dict[str, str]) -> tup
 
 
 def write_section(body: str) -> None:
-    text = RESULTS.read_text() if RESULTS.is_file() else "# Benchmark results\n"
-    if SECTION in text:
-        start = text.index(SECTION)
-        rest = text[start + len(SECTION):]
-        end = rest.find("\n## ")
-        text = text[:start] + body.rstrip("\n") + ("\n" + rest[end:] if end >= 0 else "\n")
-    else:
-        text = text.rstrip("\n") + "\n\n" + body
-    RESULTS.write_text(text)
+    replace_section(RESULTS, SECTION, body)
 
 
 def render(state: dict, write: bool) -> None:

@@ -245,6 +245,19 @@ the ratios less so.
     path.write_text(text)
 
 
+def replace_section(path: Path, heading: str, body: str) -> None:
+    """Put ``body`` (which starts with ``heading``) in place of that section of ``path``, or at its end."""
+    text = path.read_text() if path.is_file() else "# Benchmark results\n"
+    if heading in text:
+        start = text.index(heading)
+        rest = text[start + len(heading):]
+        end = rest.find("\n## ")
+        text = text[:start] + body.rstrip("\n") + ("\n" + rest[end:] if end >= 0 else "\n")
+    else:
+        text = text.rstrip("\n") + "\n\n" + body
+    path.write_text(text)
+
+
 def _command(argv: list[str] | None) -> str:
     return ("python bench/run.py " + " ".join(argv if argv is not None else sys.argv[1:])).strip()
 
